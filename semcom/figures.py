@@ -1,0 +1,81 @@
+"""Figures of a run: DD-curves and image grids (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_dd_curves", "plot_image_grid"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    """Write a figure atomically (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    tmp.replace(path)
+
+
+def plot_dd_curves(
+    curves: dict[str, tuple[list[float], dict[str, list[float]]]],
+    metrics: Sequence[str],
+    title: str,
+    path: Path,
+    *,
+    xlabel: str = "budget ε (latent L2)",
+    styles: dict[str, dict] | None = None,
+) -> None:
+    """One panel per metric, one line per curve label: ``curves[label] = (eps, {metric: values})``."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for label, (eps, values) in curves.items():
+            style = (styles or {}).get(label, {})
+            ax.plot(eps, values[metric], marker="o", markersize=3, label=label, **style)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(metric.upper())
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_image_grid(
+    inputs: np.ndarray,
+    rows: list[tuple[str, np.ndarray]],
+    title: str,
+    path: Path,
+) -> None:
+    """Inputs on top, then one labelled row of images ``[S, C, H, W]`` per entry of ``rows``."""
+    plt = _pyplot()
+    all_rows = [("input", inputs), *rows]
+    n_rows, n_cols = len(all_rows), inputs.shape[0]
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.1 * n_cols + 1.6, 1.1 * n_rows), squeeze=False)
+    for r, (label, images) in enumerate(all_rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            img = np.clip(images[c], 0, 1)
+            if img.shape[0] == 1:
+                ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.imshow(img.transpose(1, 2, 0))
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,95 @@
+"""The learned link: transmitter → (adversary) → channel → receiver.
+
+``Transmitter`` is the encoder plus the power-normalising symbol mapper,
+``Receiver`` the inverse mapping plus the decoder, and ``Link`` joins them
+through a channel from :mod:`channels`. The adversary's perturbation ``δ`` is
+in latent units and is added in transit: the transmitted symbols become the
+mapping of ``z + δ`` (ARCHITECTURE §3, "Budget" and "Placement").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from channels import Channel, SymbolMapper
+
+__all__ = ["Transmitter", "Receiver", "Link", "build_link"]
+
+
+class Transmitter(nn.Module):
+    """Image ``[B, C, H, W]`` → latent ``[B, k]`` (posterior mean) and its complex symbols."""
+
+    def __init__(self, encode: nn.Module, mapper: SymbolMapper) -> None:
+        super().__init__()
+        self.encode = encode
+        self.mapper = mapper
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The latent ``z`` the link carries (symbols are ``self.mapper.to_symbols(z)``)."""
+        return self.encode(x)
+
+
+class Receiver(nn.Module):
+    """Equalised symbols ``[B, ceil(k/2)]`` complex → image ``[B, C, H, W]``."""
+
+    def __init__(self, decoder: nn.Module, mapper: SymbolMapper) -> None:
+        super().__init__()
+        self.decoder = decoder
+        self.mapper = mapper
+
+    def forward(self, symbols: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.mapper.to_latent(symbols))
+
+
+class _Encode(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(x)
+
+
+class Link(nn.Module):
+    """A whole link at one SNR: ``x ↦ receiver(channel(mapper(E(x) + δ)))``.
+
+    Args:
+        model: an autoencoder with ``encode(x)`` and ``decoder``.
+        channel: a :class:`channels.Channel`.
+        scale: the power normalisation constant ``√2·σ_z`` (fixed at training).
+        snr_db: the channel's SNR [dB]; None for the ideal link.
+    """
+
+    def __init__(self, model: nn.Module, channel: Channel, *, scale: float, snr_db: float | None) -> None:
+        super().__init__()
+        mapper = SymbolMapper(model.latent_dim, scale)
+        self.transmitter = Transmitter(_Encode(model), mapper)
+        self.channel = channel
+        self.receiver = Receiver(model.decoder, mapper)
+        self.snr_db = snr_db
+
+    @property
+    def mapper(self) -> SymbolMapper:
+        return self.receiver.mapper
+
+    def deliver(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Carry latents ``z [B, k]`` (already perturbed, if attacked) to the decoded image."""
+        symbols = self.mapper.to_symbols(z)
+        received = self.channel.receive(symbols, snr_db=self.snr_db, generator=generator)
+        return self.receiver(received)
+
+    def forward(
+        self, x: torch.Tensor, delta: torch.Tensor | None = None, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        z = self.transmitter(x)
+        return self.deliver(z if delta is None else z + delta, generator=generator)
+
+
+def build_link(trained, channel_cfg, snr_db: float | None) -> Link:
+    """The :class:`Link` of a stored model (``TrainedModel``) on a scenario's channel entry."""
+    from channels import make_channel
+
+    settings = channel_cfg.model_dump(include=channel_cfg.model_fields_set & {"equalizer", "block_length"})
+    channel = make_channel(channel_cfg.kind, **settings)
+    return Link(trained.model, channel, scale=2**0.5 * trained.sigma_z, snr_db=snr_db)

@@ -1,0 +1,180 @@
+"""Run outputs: results.json / results.csv, report.md and figures.
+
+Everything here is rebuilt from ``results.json`` and the per-point image
+samples, so ``semcom report RUN_DIR`` can redraw a finished run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semcom.figures import plot_dd_curves, plot_image_grid
+from semcom.store import atomic_write_text, config_key
+
+__all__ = ["write_outputs", "render_report", "GAUSSIAN", "UNTARGETED"]
+
+GAUSSIAN = "gaussian"
+UNTARGETED = "pgd-untargeted"
+LINK_KEYS = ("model", "defense", "channel", "snr_db")
+
+
+def _link_label(link: tuple) -> str:
+    model, defense, channel, snr = link
+    where = channel if snr is None else f"{channel} @ {snr:g} dB"
+    return f"{model} ({defense}) · {where}"
+
+
+def _slug(link: tuple) -> str:
+    text = "_".join("ideal" if v is None else str(v) for v in link)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
+
+
+def _by_link(points: list[dict]) -> dict[tuple, dict[str, list[dict]]]:
+    """``{link: {attack: [points in ε order]}}`` preserving the run's order."""
+    out: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for p in points:
+        out[tuple(p[k] for k in LINK_KEYS)][p["attack"]].append(p)
+    return out
+
+
+def _csv(results: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*LINK_KEYS, "attack", "eps", "psr_db", "metric", "reference", "value"])
+    for p in results["points"]:
+        head = [p[k] for k in LINK_KEYS] + [p["attack"], p["eps"], p["psr_db"]]
+        for reference, key in (("input", "metrics"), ("clean", "metrics_vs_clean")):
+            for metric, value in p[key].items():
+                writer.writerow([*head, metric, reference, value])
+    return buf.getvalue()
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def render_report(results: dict[str, Any], figures: list[str]) -> str:
+    """The Markdown report of a run."""
+    sc = results["scenario"]
+    metrics = sc["metrics"]
+    lines = [f"# semcom report: {sc['name']}", ""]
+    if sc.get("description"):
+        lines += [sc["description"].strip(), ""]
+    eps = sc["adversary"]["eps"]
+    eps_list = eps if isinstance(eps, list) else None
+    lines += [
+        f"Data: `{sc['data']['name']}` · seed {sc['seed']} · budget norm {sc['adversary']['norm']} "
+        f"(ε in latent units; PSR = 10·log10(‖δ‖²/‖s‖²) on the transmitted symbols)",
+        "",
+        "## AADDC (higher = more robust)",
+        "",
+        "Area between each DD-curve (metric against the input image) and the baseline, "
+        "per unit of ε (trapezoid rule).",
+        "",
+    ]
+    areas: dict[tuple, dict[str, dict[str, dict]]] = defaultdict(lambda: defaultdict(dict))
+    for a in results["aaddc"]:
+        areas[tuple(a[k] for k in LINK_KEYS)][a["attack"]][a["metric"]] = a
+    for link, by_attack in areas.items():
+        first = next(iter(by_attack.values()))
+        header = " | ".join(f"{m.upper()} (b = {first[m]['baseline']:g})" for m in metrics)
+        lines += [f"### {_link_label(link)}", "", f"| attack | {header} |",
+                  "|---" * (len(metrics) + 1) + "|"]
+        for attack, row in by_attack.items():
+            lines.append(f"| {attack} | " + " | ".join(_fmt(row[m]["value"], 4) for m in metrics) + " |")
+        lines.append("")
+    lines += _gap_section(results, metrics)
+    if eps_list is None:
+        lines += [f"ε sweep: {eps}", ""]
+    if figures:
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    return "\n".join(lines)
+
+
+def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
+    """Per ε, how much more damage untargeted PGD does than Gaussian jamming of equal energy."""
+    lines = ["## Attack vs. equal-energy Gaussian jamming", ""]
+    have_psnr, have_ssim = "psnr" in metrics, "ssim" in metrics
+    if not (have_psnr or have_ssim):
+        return []
+    lines += ["Gap = metric under Gaussian jamming − metric under untargeted PGD, at the same ε "
+              "(positive: the attacker does more damage than noise of the same energy).", ""]
+    found = False
+    for link, by_attack in _by_link(results["points"]).items():
+        if UNTARGETED not in by_attack or GAUSSIAN not in by_attack:
+            continue
+        found = True
+        cols = ["ε", "PSR [dB]"]
+        if have_psnr:
+            cols += ["PSNR PGD [dB]", "PSNR jam [dB]", "PSNR gap [dB]"]
+        if have_ssim:
+            cols += ["SSIM PGD", "SSIM jam", "SSIM gap"]
+        lines += [f"### {_link_label(link)}", "", "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
+        for pgd, jam in zip(by_attack[UNTARGETED], by_attack[GAUSSIAN], strict=True):
+            row = [f"{pgd['eps']:g}", _fmt(pgd["psr_db"], 1)]
+            if have_psnr:
+                a, b = pgd["metrics"]["psnr"], jam["metrics"]["psnr"]
+                row += [_fmt(a, 2), _fmt(b, 2), _fmt(b - a, 2)]
+            if have_ssim:
+                a, b = pgd["metrics"]["ssim"], jam["metrics"]["ssim"]
+                row += [_fmt(a), _fmt(b), _fmt(b - a)]
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    if not found:
+        lines += [f"(needs both a `{UNTARGETED}` and a `{GAUSSIAN}` attack in the scenario)", ""]
+    return lines
+
+
+def _grid_eps_indices(eps: list[float], wanted: list[float] | None) -> list[int]:
+    if wanted:
+        return [int(np.argmin([abs(e - w) for e in eps])) for w in wanted]
+    nonzero = [i for i, e in enumerate(eps) if e > 0]
+    picks = np.linspace(0, len(nonzero) - 1, num=min(3, len(nonzero))).round().astype(int)
+    return [nonzero[i] for i in sorted(set(picks.tolist()))]
+
+
+def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str]:
+    sc = results["scenario"]
+    metrics = sc["metrics"]
+    names = []
+    for link, by_attack in _by_link(results["points"]).items():
+        slug = _slug(link)
+        curves = {
+            attack: ([p["eps"] for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})
+            for attack, pts in by_attack.items()
+        }
+        dd = f"figures/dd_{slug}.png"
+        plot_dd_curves(curves, metrics, f"DD-curves (vs input) · {_link_label(link)}", out / dd,
+                       styles={GAUSSIAN: {"linestyle": "--", "color": "grey"}})
+        rows: list[tuple[str, np.ndarray]] = []
+        for attack, pts in by_attack.items():
+            labels = dict(zip(LINK_KEYS, link, strict=True)) | {"attack": attack}
+            samples = np.load(out / "samples" / f"{config_key(labels)}.npy", allow_pickle=False)
+            eps = [p["eps"] for p in pts]
+            if not rows and eps[0] == 0:
+                rows.append(("clean recon.", samples[0]))
+            for i in _grid_eps_indices(eps, sc["report"]["grid_eps"]):
+                rows.append((f"{attack}\nε={eps[i]:g}", samples[i]))
+        grid = f"figures/grid_{slug}.png"
+        plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
+        names += [dd, grid]
+    return names
+
+
+def write_outputs(out: Path, results: dict[str, Any], inputs: np.ndarray) -> None:
+    """Write results.json, results.csv, the figures and report.md into ``out``.
+
+    ``results.json`` goes last: its presence marks a finished run.
+    """
+    atomic_write_text(out / "results.csv", _csv(results))
+    figures = _figures(out, results, inputs)
+    atomic_write_text(out / "report.md", render_report(results, figures))
+    atomic_write_text(out / "results.json", json.dumps(results, indent=1, allow_nan=False))

@@ -1,0 +1,40 @@
+"""Shared fixtures: an isolated model store and one tiny VAE trained on real MNIST digits."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Point $SEMCOM_CACHE at a session folder so tests never touch the user's cache."""
+    old = os.environ.get("SEMCOM_CACHE")
+    os.environ["SEMCOM_CACHE"] = str(tmp_path_factory.mktemp("semcom-cache"))
+    yield
+    if old is None:
+        os.environ.pop("SEMCOM_CACHE", None)
+    else:
+        os.environ["SEMCOM_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The embedded MNIST train and test splits (real digits, offline)."""
+    from semcom.data import DataSpec, load_dataset
+
+    spec = DataSpec(train_size=1500, test_size=200)
+    return load_dataset(spec, split="train"), load_dataset(spec, split="test")
+
+
+@pytest.fixture(scope="session")
+def tiny_vae(mnist, tmp_path_factory):
+    """A small Vanilla VAE (latent 8) trained for a few epochs: the real training path."""
+    from semcom.store import ModelStore
+    from semcom.training import TrainConfig, get_or_train
+
+    train, _ = mnist
+    store = ModelStore(tmp_path_factory.mktemp("store"))
+    cfg = TrainConfig(variant="vae-kld", latent_dim=8, epochs=4, seed=0)
+    return get_or_train(cfg, train.images, {"name": "mnist-embedded", "subset": 1500}, store, progress=False)

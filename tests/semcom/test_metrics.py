@@ -1,0 +1,72 @@
+"""AADDC on curves whose area is known, and per-sample metrics against oracles."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from semcom.metrics import METRICS, PSNR_CAP_DB, aaddc, get_metric
+
+
+@pytest.mark.parametrize(
+    ("eps", "values", "higher", "baseline", "expected"),
+    [
+        ([0, 1, 2], [1.0, 0.5, 0.0], True, 0.0, 0.5),  # a line from 1 to 0: mean height 1/2
+        ([0, 2], [0.8, 0.8], True, 0.3, 0.5),  # a constant curve: its gap to the baseline
+        ([0, 1, 2], [0.0, 0.5, 1.0], False, 1.0, 0.5),  # lower-is-better: area above the curve
+        ([0.5, 1.0, 3.0], [0.2, 0.2, 0.2], False, 1.0, 0.8),  # non-uniform grid, not from 0
+        ([0, 1, 3], [1.0, 1.0, 0.0], True, 0.0, (1.0 + 1.0) / 3),  # trapezoids 1 and 1 over width 3
+    ],
+)
+def test_aaddc_of_known_areas(eps, values, higher, baseline, expected):
+    assert aaddc(eps, values, higher_is_better=higher, baseline=baseline) == pytest.approx(expected)
+
+
+def test_aaddc_of_a_smooth_curve_matches_its_integral():
+    eps = np.linspace(0, math.pi / 2, 2001)
+    # mean of cos over [0, π/2] is 2/π
+    assert aaddc(eps, np.cos(eps), higher_is_better=True, baseline=0.0) == pytest.approx(2 / math.pi, abs=1e-6)
+
+
+def test_aaddc_more_robust_curve_scores_higher_for_both_orientations():
+    eps = [0, 1, 2, 3]
+    robust, fragile = [0.9, 0.85, 0.8, 0.75], [0.9, 0.6, 0.3, 0.1]
+    assert aaddc(eps, robust, higher_is_better=True, baseline=0) > aaddc(eps, fragile, higher_is_better=True, baseline=0)
+    lp_robust, lp_fragile = [0.1, 0.12, 0.15, 0.2], [0.1, 0.3, 0.5, 0.7]
+    assert aaddc(eps, lp_robust, higher_is_better=False, baseline=1) > aaddc(
+        eps, lp_fragile, higher_is_better=False, baseline=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("eps", "values"), [([0], [1.0]), ([0, 1], [1.0]), ([1, 0], [1.0, 0.5]), ([0, 1], [1.0, float("nan")])]
+)
+def test_aaddc_rejects_bad_curves(eps, values):
+    with pytest.raises(ValueError):
+        aaddc(eps, values, higher_is_better=True, baseline=0.0)
+
+
+def test_psnr_and_mse_against_numpy():
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(4, 1, 28, 28, generator=g)
+    b = (a + 0.1 * torch.randn(4, 1, 28, 28, generator=g)).clamp(0, 1)
+    mse_np = ((a.numpy() - b.numpy()) ** 2).reshape(4, -1).mean(1)
+    assert np.allclose(get_metric("mse").fn(a, b).numpy(), mse_np, rtol=1e-5)
+    assert np.allclose(get_metric("psnr").fn(a, b).numpy(), 10 * np.log10(1 / mse_np), rtol=1e-5)
+    assert get_metric("psnr").fn(a, a).tolist() == [PSNR_CAP_DB] * 4
+
+
+def test_ssim_is_one_for_identical_images_and_lower_with_noise():
+    g = torch.Generator().manual_seed(1)
+    a = torch.rand(3, 1, 28, 28, generator=g)
+    noisy = (a + 0.3 * torch.randn(3, 1, 28, 28, generator=g)).clamp(0, 1)
+    ssim = get_metric("ssim").fn
+    assert torch.allclose(ssim(a, a), torch.ones(3), atol=1e-5)
+    assert (ssim(noisy, a) < 0.9).all()
+
+
+def test_unknown_metric_lists_valid_names():
+    with pytest.raises(ValueError, match="`metric` must be one of .*'ssim'"):
+        get_metric("nope")
+    assert {"ssim", "psnr", "mse"} <= set(METRICS)

@@ -20,3 +20,26 @@ register_variant("ae", stochastic=False, description="plain autoencoder, no regu
 @register_variant("vae-kld", stochastic=True, description="Vanilla VAE, KL to N(0, I)")
 def _kld(inp: RegularizerInputs, weight: float) -> torch.Tensor:
     return weight * R.kld_standard_normal(inp.mu, inp.logvar)
+
+
+@register_variant("vae-mmd", stochastic=True, default_weight=100.0,
+                  description="VAE with MMD to N(0, I) (paper Eq. 2)")
+@register_variant("dae-mmd", stochastic=False, default_weight=100.0,
+                  description="deterministic AE with MMD to N(0, I)")
+def _mmd(inp: RegularizerInputs, weight: float) -> torch.Tensor:
+    return weight * R.mmd_standard_normal(inp.z, generator=inp.generator)
+
+
+@register_variant("vae-swt", stochastic=True, default_weight=100.0,
+                  description="VAE with the Shapiro–Wilk regulariser Σ(1 − W_j) (paper Eq. 3)")
+@register_variant("dae-swt", stochastic=False, default_weight=100.0,
+                  description="deterministic AE with the Shapiro–Wilk regulariser")
+def _swt(inp: RegularizerInputs, weight: float) -> torch.Tensor:
+    return weight * R.shapiro_wilk_loss(inp.z)
+
+
+@register_variant("tcvae", stochastic=True, default_weight=6.0,
+                  description="β-TCVAE (weight = β on total correlation, minibatch-weighted sampling)")
+def _tcvae(inp: RegularizerInputs, weight: float) -> torch.Tensor:
+    terms = R.tc_decomposition(inp.z, inp.mu, inp.logvar, max(inp.dataset_size, inp.z.shape[0]))
+    return R.tcvae_loss(terms, beta=weight)

@@ -1,0 +1,207 @@
+"""The channel interface and the registry of channels by name.
+
+A channel maps transmitted complex symbols ``x`` to received symbols
+
+.. math:: y = h \\odot x + n, \\qquad n \\sim \\mathcal{CN}(0, N_0),
+          \\qquad N_0 = 10^{-\\mathrm{SNR_{dB}}/10},
+
+with unit average symbol energy (``Es = 1``). Settings (fading block length,
+equaliser) go in at construction; data, SNR and the random generator at call
+time. Every channel is a :class:`torch.nn.Module` and differentiable w.r.t.
+``x``, so attacks can backpropagate through it.
+
+New channels join the registry with :func:`register_channel`; the runner and
+the CLI build them by name with :func:`make_channel`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+import torch
+from torch import nn
+
+from ._checks import check_choice, check_complex, check_generator
+from .equalization import EQUALIZERS, equalize
+from .snr import snr_db_to_no
+
+__all__ = ["CHANNELS", "Channel", "make_channel", "register_channel"]
+
+
+class Channel(nn.Module):
+    """Base class of all channels: ``forward`` transmits, ``receive`` also equalises.
+
+    Subclasses implement :meth:`transmit` and set the class attribute
+    ``is_random``; :func:`register_channel` sets ``name``.
+
+    Args:
+        equalizer: how :meth:`receive` equalises: ``"lmmse"`` (default),
+            ``"zf"`` or ``"none"`` (see :func:`channels.equalize`).
+    """
+
+    #: Registry name, set by :func:`register_channel`.
+    name: ClassVar[str] = ""
+    #: True when the channel draws noise or fading.
+    is_random: ClassVar[bool] = False
+    #: True when ``snr_db`` must be given (``None`` is then an error).
+    requires_snr: ClassVar[bool] = False
+
+    def __init__(self, *, equalizer: str = "lmmse") -> None:
+        super().__init__()
+        self.equalizer = check_choice(equalizer, "equalizer", EQUALIZERS)
+
+    def noise_variance(self, snr_db: float | None) -> float:
+        """Noise variance ``N0`` per complex symbol this channel adds at ``snr_db`` [dB]."""
+        if snr_db is None and self.requires_snr:
+            raise ValueError(
+                f"`snr_db` must be a finite number for the {self.name or type(self).__name__!r} "
+                "channel; got None"
+            )
+        return snr_db_to_no(snr_db)
+
+    def transmit(
+        self, x: torch.Tensor, *, no: float, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Apply the channel to checked inputs; return ``(y, h)``, both ``[..., n]``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `transmit`")
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        snr_db: float | None = None,
+        generator: torch.Generator | None = None,
+        return_h: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Send symbols through the channel.
+
+        Args:
+            x: transmitted symbols ``[batch size, n]`` (more leading dimensions
+                are allowed: ``[..., n]``), complex64 or complex128, unit
+                average energy. Not modified.
+            snr_db: ``Es / N0`` [dB]; ``None`` means noiseless where the channel
+                allows it.
+            generator: source of all randomness (noise, fading); must be on
+                ``x``'s device. ``None`` draws from torch's default generator.
+            return_h: also return the channel taps.
+
+        Returns:
+            ``y`` (same shape, dtype and device as ``x``), or ``(y, h)`` with ``h``
+            the taps, ``[..., n]`` (ones for channels without fading).
+        """
+        check_complex(x, "x")
+        generator = check_generator(generator, x.device)
+        if not isinstance(return_h, bool):
+            raise TypeError(f"`return_h` must be a bool; got {type(return_h).__name__}")
+        no = self.noise_variance(snr_db)
+        y, h = self.transmit(x, no=no, generator=generator)
+        return (y, h) if return_h else y
+
+    def receive(
+        self,
+        x: torch.Tensor,
+        *,
+        snr_db: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Send symbols through the channel and equalise with perfect CSI.
+
+        Runs :meth:`forward` and applies :func:`channels.equalize` with the
+        configured ``equalizer``, the true taps ``h`` and ``N0`` of ``snr_db``.
+
+        Args:
+            x: transmitted symbols ``[..., n]``, complex.
+            snr_db: ``Es / N0`` [dB], as in :meth:`forward`.
+            generator: as in :meth:`forward`.
+
+        Returns:
+            Symbol estimates ``x̂``, same shape, dtype and device as ``x``;
+            differentiable w.r.t. ``x``.
+        """
+        y, h = self(x, snr_db=snr_db, generator=generator, return_h=True)
+        return equalize(y, h, no=self.noise_variance(snr_db), method=self.equalizer)
+
+    def extra_repr(self) -> str:
+        return f"equalizer={self.equalizer!r}"
+
+
+#: Channel classes by registry name.
+CHANNELS: dict[str, type[Channel]] = {}
+
+C = TypeVar("C", bound=type[Channel])
+
+
+def register_channel(name: str) -> Callable[[C], C]:
+    """Class decorator adding a :class:`Channel` subclass to :data:`CHANNELS` as ``name``.
+
+    Also sets the class attribute ``name``. Registering another class under a
+    taken name is an error.
+
+    Example:
+        >>> @register_channel("doc-example")
+        ... class Silent(Channel):
+        ...     def transmit(self, x, *, no, generator):
+        ...         return torch.zeros_like(x), torch.zeros_like(x)
+        >>> make_channel("doc-example")(torch.ones(1, 2, dtype=torch.complex64))
+        tensor([[0.+0.j, 0.+0.j]])
+        >>> del CHANNELS["doc-example"]
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a str; got {type(name).__name__}")
+    if not name or name != name.strip():
+        raise ValueError(
+            f"`name` must be a non-empty name without surrounding spaces; got {name!r}"
+        )
+
+    def decorator(cls: C) -> C:
+        if not (isinstance(cls, type) and issubclass(cls, Channel)):
+            raise TypeError(
+                f"register_channel({name!r}) must decorate a Channel subclass; got {cls!r}"
+            )
+        taken = CHANNELS.get(name)
+        if taken is not None and (taken.__module__, taken.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise ValueError(
+                f"channel name {name!r} is already registered to "
+                f"{taken.__module__}.{taken.__qualname__}"
+            )
+        cls.name = name
+        CHANNELS[name] = cls
+        return cls
+
+    return decorator
+
+
+def make_channel(name: str, **settings: Any) -> Channel:
+    """Build the registered channel ``name`` with its construction ``settings``.
+
+    Args:
+        name: a key of :data:`CHANNELS` (``"ideal"``, ``"awgn"``, ``"rayleigh"``, …).
+        **settings: keyword arguments of that channel's constructor.
+
+    Raises:
+        ValueError: unknown ``name`` (the message lists the valid names).
+        TypeError: a setting the channel does not take.
+
+    Example:
+        >>> make_channel("rayleigh", block_length=4)
+        RayleighBlockChannel(block_length=4, equalizer='lmmse')
+    """
+    if not isinstance(name, str) or name not in CHANNELS:
+        valid = ", ".join(repr(n) for n in sorted(CHANNELS))
+        raise ValueError(f"`channel` must be one of {valid}; got {name!r}")
+    cls = CHANNELS[name]
+    params = inspect.signature(cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = [] if takes_any else sorted(set(settings) - set(params))
+    if unknown:
+        valid = ", ".join(repr(p) for p in params) or "none"
+        raise TypeError(
+            f"the {name!r} channel takes the settings {valid}; got unknown "
+            + ", ".join(repr(u) for u in unknown)
+        )
+    return cls(**settings)

@@ -1,0 +1,36 @@
+"""adversary: perturbation makers for learned communication links.
+
+An adversary in transit adds a bounded perturbation ``δ`` to the latent ``z``
+that the transmitter (an autoencoder's encoder) sends; the receiver decodes
+``z + δ`` (ARCHITECTURE §1-3; paper §3.1). Everything here works on any
+differentiable callable ``forward(delta) -> output`` and plain tensors: the
+package imports neither ``semcom`` nor ``channels``.
+
+* :func:`pgd` — latent PGD, untargeted (paper Eq. 4) or targeted (Eq. 5),
+  L2 or L∞ (Eq. 6), returning a :class:`PGDResult`;
+* :func:`gaussian_jamming` — the equal-budget random baseline;
+* :func:`make_target` and :data:`TARGETS` — target images for Eq. 5;
+* :data:`DISTANCES`, :func:`get_distance` — per-sample distances ``D``;
+* :func:`project`, :func:`perturbation_norm`, :data:`NORMS` — budgets.
+"""
+
+from adversary.budget import NORMS, perturbation_norm, project
+from adversary.distances import DISTANCES, get_distance, register_distance
+from adversary.jamming import gaussian_jamming
+from adversary.latent_pgd import PGDResult, pgd
+from adversary.targets import TARGETS, make_target, register_target
+
+__all__ = [
+    "DISTANCES",
+    "NORMS",
+    "PGDResult",
+    "TARGETS",
+    "gaussian_jamming",
+    "get_distance",
+    "make_target",
+    "perturbation_norm",
+    "pgd",
+    "project",
+    "register_distance",
+    "register_target",
+]

@@ -1,0 +1,48 @@
+"""Seeded random draws on any device (private).
+
+Random operations take an optional ``torch.Generator``; ``None`` means torch's
+default generator. A generator may live on another device than the tensor the
+draw is for (e.g. a CPU generator for a CUDA latent): the draw is made on the
+generator's device and moved, so a seed gives the same numbers everywhere.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["check_generator", "standard_normal", "uniform"]
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """Return ``generator`` if it is ``None`` or a ``torch.Generator``, else raise ``TypeError``."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"`generator` must be a torch.Generator or None; got {type(generator).__name__}"
+        )
+    return generator
+
+
+def standard_normal(
+    shape: tuple[int, ...],
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """``N(0, 1)`` samples of ``shape``, ``dtype``, on ``device``."""
+    where = generator.device if generator is not None else device
+    draw = torch.randn(shape, generator=generator, dtype=dtype, device=where)
+    return draw.to(device)
+
+
+def uniform(
+    shape: tuple[int, ...],
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """``U[0, 1)`` samples of ``shape``, ``dtype``, on ``device``."""
+    where = generator.device if generator is not None else device
+    draw = torch.rand(shape, generator=generator, dtype=dtype, device=where)
+    return draw.to(device)

@@ -1,0 +1,197 @@
+"""Perturbation budgets: norms, per-sample ε and the projection onto the ε-ball.
+
+The adversary's budget is per sample (ARCHITECTURE §3, "Budget"): ``‖δ_b‖₂ ≤ ε_b``
+by default, ``‖δ_b‖∞ ≤ ε_b`` as an option, with ``δ`` in latent units (the
+paper's ε, §3.1.1, the constraint of Eq. 4-5). ``ε`` is one number for the whole
+batch or a tensor ``[B]`` with one budget per sample, so that a sweep can batch
+several budgets together.
+
+Example:
+    >>> import torch
+    >>> from adversary import project
+    >>> delta = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
+    >>> project(delta, 1.0)
+    tensor([[0.6000, 0.8000],
+            [0.3000, 0.4000]])
+    >>> project(delta, torch.tensor([1.0, 0.1]), norm="linf")
+    tensor([[1.0000, 1.0000],
+            [0.1000, 0.1000]])
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["NORMS", "Budget", "perturbation_norm", "project"]
+
+NORMS = ("l2", "linf")
+"""The budget norms every attack understands: ``"l2"`` (default) and ``"linf"``."""
+
+Budget = float | torch.Tensor | Sequence[float]
+"""A budget ``ε ≥ 0``: one number, or one per sample (a tensor or sequence ``[B]``)."""
+
+
+def check_norm(norm: object, name: str = "norm") -> str:
+    """Return ``norm`` if it is one of :data:`NORMS`, else raise naming ``name``."""
+    if not isinstance(norm, str):
+        raise TypeError(f"`{name}` must be a string, one of {_listing(NORMS)}; got {norm!r}")
+    if norm not in NORMS:
+        raise ValueError(f"`{name}` must be one of {_listing(NORMS)}; got {norm!r}")
+    return norm
+
+
+def as_budget(
+    eps: object,
+    batch_size: int,
+    *,
+    dtype: torch.dtype,
+    device: torch.device | str,
+    name: str = "eps",
+) -> torch.Tensor:
+    """Validate a budget and return it as a detached tensor ``[B]`` of ``dtype`` on ``device``.
+
+    Args:
+        eps: a finite number ``≥ 0``, or a tensor / sequence of them with shape
+            ``[B]`` (a 0-d tensor counts as one number).
+        batch_size: ``B``.
+        name: the parameter name used in error messages.
+
+    Raises:
+        TypeError: ``eps`` is not a real number, tensor or sequence of numbers.
+        ValueError: a value is negative or not finite, or the shape is not ``[B]``.
+    """
+    if isinstance(eps, bool) or isinstance(eps, str):
+        raise TypeError(f"`{name}` must be a number or a tensor of shape [B]; got {eps!r}")
+    if isinstance(eps, numbers.Real):
+        value = float(eps)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"`{name}` must be ≥ 0 and finite; got {value}")
+        return torch.full((batch_size,), value, dtype=dtype, device=device)
+    if isinstance(eps, Sequence):
+        if not all(isinstance(e, numbers.Real) and not isinstance(e, bool) for e in eps):
+            raise TypeError(f"`{name}` must be a number or a sequence of numbers; got {eps!r}")
+        eps = torch.tensor([float(e) for e in eps], dtype=torch.float64)
+    if not isinstance(eps, torch.Tensor):
+        raise TypeError(
+            f"`{name}` must be a number or a tensor of shape [B]; got {type(eps).__name__}"
+        )
+    if eps.dtype == torch.bool or eps.is_complex():
+        raise TypeError(f"`{name}` must have a real dtype; got {eps.dtype}")
+    if eps.ndim == 0:
+        eps = eps.expand(batch_size)
+    if eps.ndim != 1 or eps.shape[0] != batch_size:
+        raise ValueError(
+            f"`{name}` must be a number or have shape [B] = [{batch_size}]; "
+            f"got shape {list(eps.shape)}"
+        )
+    eps = eps.detach()
+    if not bool(torch.isfinite(eps).all()):
+        raise ValueError(f"`{name}` must be finite for every sample; got {eps.tolist()}")
+    if bool((eps < 0).any()):
+        raise ValueError(f"`{name}` must be ≥ 0 for every sample; got min {eps.min().item()}")
+    return eps.to(dtype=dtype, device=device)
+
+
+def perturbation_norm(delta: torch.Tensor, norm: str = "l2") -> torch.Tensor:
+    """Per-sample norm ``[B]`` of ``delta [B, ...]`` over all non-batch dimensions.
+
+    ``"l2"``: ``‖δ_b‖₂ = sqrt(Σ_i δ_bi²)``; ``"linf"``: ``‖δ_b‖∞ = max_i |δ_bi|``.
+    Units are those of ``delta`` (latent units for the paper's budget).
+    """
+    _check_batched(delta, "delta")
+    norm = check_norm(norm)
+    flat = delta.reshape(delta.shape[0], -1)  # [B, d]
+    if norm == "l2":
+        return torch.linalg.vector_norm(flat, ord=2, dim=1)
+    return torch.linalg.vector_norm(flat, ord=math.inf, dim=1)
+
+
+def project(delta: torch.Tensor, eps: Budget, norm: str = "l2") -> torch.Tensor:
+    """Project each sample of ``delta`` onto its ε-ball (the ``Π_ε`` of paper Eq. 6).
+
+    ``"l2"``: ``δ_b ← δ_b · min(1, ε_b / ‖δ_b‖₂)`` (a zero ``δ_b`` stays zero);
+    ``"linf"``: ``δ_b ← clip(δ_b, −ε_b, ε_b)`` element-wise. Samples already inside
+    their ball are returned unchanged; the result always satisfies
+    ``‖δ_b‖ ≤ ε_b`` (an extra ulp-sized shrink absorbs floating-point rounding).
+
+    Args:
+        delta: perturbations ``[B, d]`` (any ``[B, ...]``; the norm runs over all
+            non-batch dimensions), floating point.
+        eps: budget ``ε ≥ 0`` in the units of ``delta``: a number or a tensor ``[B]``.
+        norm: one of :data:`NORMS`.
+
+    Returns:
+        A new tensor shaped like ``delta``; ``delta`` itself is not modified.
+    """
+    _check_batched(delta, "delta")
+    norm = check_norm(norm)
+    e = as_budget(eps, delta.shape[0], dtype=delta.dtype, device=delta.device)  # [B]
+    view = (-1,) + (1,) * (delta.ndim - 1)
+    if norm == "linf":
+        bound = e.view(view)
+        return torch.maximum(torch.minimum(delta, bound), -bound)
+    one = torch.ones_like(e)
+    tiny = torch.finfo(delta.dtype).tiny
+    n = perturbation_norm(delta, "l2")  # [B]
+    out = delta * torch.where(n > e, e / n.clamp_min(tiny), one).view(view)
+    # Rounding can leave ‖out‖ a few ulp above ε; shrink those samples once more.
+    n2 = perturbation_norm(out, "l2")
+    shrink = e / n2.clamp_min(tiny) * (1 - 4 * torch.finfo(delta.dtype).eps)
+    return out * torch.where(n2 > e, shrink, one).view(view)
+
+
+def resolve_like(
+    like_or_shape: object,
+    name: str,
+    *,
+    generator: torch.Generator | None = None,
+    reference: torch.Tensor | None = None,
+) -> tuple[tuple[int, ...], torch.dtype, torch.device]:
+    """Shape, dtype and device of a perturbation from a tensor or a shape ``[B, d, ...]``.
+
+    For a shape, the dtype is ``reference``'s if floating, else torch's default;
+    the device is ``reference``'s, else the generator's, else CPU.
+    """
+    if isinstance(like_or_shape, torch.Tensor):
+        if not like_or_shape.is_floating_point():
+            raise TypeError(f"`{name}` must have a floating-point dtype; got {like_or_shape.dtype}")
+        shape = tuple(like_or_shape.shape)
+        dtype, device = like_or_shape.dtype, like_or_shape.device
+    elif isinstance(like_or_shape, Sequence) and not isinstance(like_or_shape, str):
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in like_or_shape):
+            raise TypeError(f"`{name}` must be a tensor or a shape of ints; got {like_or_shape!r}")
+        shape = tuple(like_or_shape)
+        if reference is not None and reference.is_floating_point():
+            dtype = reference.dtype
+        else:
+            dtype = torch.get_default_dtype()
+        if reference is not None:
+            device = reference.device
+        elif generator is not None:
+            device = generator.device
+        else:
+            device = torch.device("cpu")
+    else:
+        raise TypeError(
+            f"`{name}` must be a tensor or a torch.Size; got {type(like_or_shape).__name__}"
+        )
+    if len(shape) < 2 or any(s < 1 for s in shape):
+        raise ValueError(f"`{name}` must have shape [B, d] with B, d ≥ 1; got {list(shape)}")
+    return shape, dtype, device
+
+
+def _check_batched(x: object, name: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor; got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"`{name}` must have a floating-point dtype; got {x.dtype}")
+    if x.ndim < 2:
+        raise ValueError(f"`{name}` must have shape [B, d]; got shape {list(x.shape)}")
+
+
+def _listing(names: Sequence[str] | set[str] | dict) -> str:
+    return ", ".join(repr(n) for n in sorted(names))

@@ -28,7 +28,7 @@ def _save(fig, path: Path) -> None:
 
 
 def plot_dd_curves(
-    curves: dict[str, tuple[list[float], dict[str, list[float]]]],
+    rows: dict[str, dict[str, tuple[list[float], dict[str, list[float]]]]],
     metrics: Sequence[str],
     title: str,
     path: Path,
@@ -36,17 +36,24 @@ def plot_dd_curves(
     xlabel: str = "budget ε (latent L2)",
     styles: dict[str, dict] | None = None,
 ) -> None:
-    """One panel per metric, one line per curve label: ``curves[label] = (eps, {metric: values})``."""
+    """DD-curves: one row of panels per entry of ``rows``, one panel per metric, one line per label.
+
+    ``rows[row_title][label] = (eps, {metric: values})``.
+    """
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        for label, (eps, values) in curves.items():
-            style = (styles or {}).get(label, {})
-            ax.plot(eps, values[metric], marker="o", markersize=3, label=label, **style)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(metric.upper())
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    n_rows = len(rows)
+    fig, axes = plt.subplots(n_rows, len(metrics), figsize=(4.2 * len(metrics), 3.2 * n_rows), squeeze=False)
+    for r, (row_title, curves) in enumerate(rows.items()):
+        for ax, metric in zip(axes[r], metrics, strict=True):
+            for label, (eps, values) in curves.items():
+                style = (styles or {}).get(label, {})
+                ax.plot(eps, values[metric], marker="o", markersize=3, label=label, **style)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(metric.upper())
+            ax.grid(alpha=0.3)
+            if row_title:
+                ax.set_title(row_title, fontsize=9)
+        axes[r][0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path)

@@ -9,12 +9,15 @@ mapping of ``z + δ`` (ARCHITECTURE §3, "Budget" and "Placement").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
 from channels import Channel, SymbolMapper
 
-__all__ = ["Transmitter", "Receiver", "Link", "build_link"]
+__all__ = ["Transmitter", "Receiver", "Link", "build_link", "frozen"]
 
 
 class Transmitter(nn.Module):
@@ -42,20 +45,24 @@ class Receiver(nn.Module):
         return self.decoder(self.mapper.to_latent(symbols))
 
 
-class _Encode(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
+class _PosteriorMean(nn.Module):
+    """The first ``latent_dim`` encoder outputs: a VAE's posterior mean, a DAE's whole code."""
+
+    def __init__(self, encoder: nn.Module, latent_dim: int) -> None:
         super().__init__()
-        self.model = model
+        self.encoder = encoder
+        self.latent_dim = latent_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.encode(x)
+        return self.encoder(x)[:, : self.latent_dim]
 
 
 class Link(nn.Module):
     """A whole link at one SNR: ``x ↦ receiver(channel(mapper(E(x) + δ)))``.
 
     Args:
-        model: an autoencoder with ``encode(x)`` and ``decoder``.
+        model: an autoencoder with ``encoder`` (whose first ``latent_dim``
+            outputs are the transmitted latent), ``decoder`` and ``latent_dim``.
         channel: a :class:`channels.Channel`.
         scale: the power normalisation constant ``√2·σ_z`` (fixed at training).
         snr_db: the channel's SNR [dB]; None for the ideal link.
@@ -64,7 +71,7 @@ class Link(nn.Module):
     def __init__(self, model: nn.Module, channel: Channel, *, scale: float, snr_db: float | None) -> None:
         super().__init__()
         mapper = SymbolMapper(model.latent_dim, scale)
-        self.transmitter = Transmitter(_Encode(model), mapper)
+        self.transmitter = Transmitter(_PosteriorMean(model.encoder, model.latent_dim), mapper)
         self.channel = channel
         self.receiver = Receiver(model.decoder, mapper)
         self.snr_db = snr_db
@@ -93,3 +100,23 @@ def build_link(trained, channel_cfg, snr_db: float | None) -> Link:
     settings = channel_cfg.model_dump(include=channel_cfg.model_fields_set & {"equalizer", "block_length"})
     channel = make_channel(channel_cfg.kind, **settings)
     return Link(trained.model, channel, scale=2**0.5 * trained.sigma_z, snr_db=snr_db)
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[nn.Module]:
+    """Within the block, ``module``'s parameters need no gradient and it is in eval mode.
+
+    Attacks differentiate with respect to ``δ`` only; frozen parameters spare
+    autograd the weight gradients. Both settings are restored afterwards.
+    """
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    training = module.training
+    for p, _ in flags:
+        p.requires_grad_(False)
+    module.eval()
+    try:
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        module.train(training)

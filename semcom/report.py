@@ -91,12 +91,51 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         for attack, row in by_attack.items():
             lines.append(f"| {attack} | " + " | ".join(_fmt(row[m]["value"], 4) for m in metrics) + " |")
         lines.append("")
+    lines += _hardening_section(results, metrics)
     lines += _gap_section(results, metrics)
     if eps_list is None:
         lines += [f"ε sweep: {eps}", ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
+
+
+def _hardening_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
+    """AADDC before/after hardening, the gain, and the clean cost (metric at ε₀) per defence."""
+    area = {tuple(a[k] for k in (*LINK_KEYS, "attack", "metric")): a["value"] for a in results["aaddc"]}
+    first: dict[tuple, dict] = {}
+    for p in results["points"]:
+        first.setdefault(tuple(p[k] for k in (*LINK_KEYS, "attack")), p)
+    defenses = list(dict.fromkeys(p["defense"] for p in results["points"]))
+    if "none" not in defenses or len(defenses) < 2:
+        return []
+    eps0 = results["points"][0]["eps"]
+    lines = ["## Receiver hardening", "",
+             f"AADDC of the unhardened receiver (`none`) and each hardened one, the gain (after − before), "
+             f"and the clean cost: the metric at ε = {eps0:g} before → after (what hardening costs "
+             "when nobody attacks). Higher AADDC = more robust.", ""]
+    links = list(dict.fromkeys((p["model"], p["channel"], p["snr_db"]) for p in results["points"]))
+    attacks = list(dict.fromkeys(p["attack"] for p in results["points"]))
+    for model, channel, snr in links:
+        lines += [f"### {_link_label((model, 'hardened', channel, snr))}", "",
+                  "| attack | metric | defence | AADDC before | AADDC after | gain | clean before → after |",
+                  "|---|---|---|---|---|---|---|"]
+        for attack in attacks:
+            for metric in metrics:
+                base = (model, "none", channel, snr, attack)
+                before = area.get((*base, metric))
+                for d in defenses:
+                    if d == "none" or before is None:
+                        continue
+                    hard = (model, d, channel, snr, attack)
+                    after = area.get((*hard, metric))
+                    if after is None:
+                        continue
+                    c0, c1 = first[base]["metrics"][metric], first[hard]["metrics"][metric]
+                    lines.append(f"| {attack} | {metric.upper()} | {d} | {before:.4f} | {after:.4f} | "
+                                 f"{after - before:+.4f} | {c0:.3f} → {c1:.3f} ({c1 - c0:+.3f}) |")
+        lines.append("")
+    return lines
 
 
 def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
@@ -152,7 +191,7 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
             for attack, pts in by_attack.items()
         }
         dd = f"figures/dd_{slug}.png"
-        plot_dd_curves(curves, metrics, f"DD-curves (vs input) · {_link_label(link)}", out / dd,
+        plot_dd_curves({"": curves}, metrics, f"DD-curves (vs input) · {_link_label(link)}", out / dd,
                        styles={GAUSSIAN: {"linestyle": "--", "color": "grey"}})
         rows: list[tuple[str, np.ndarray]] = []
         for attack, pts in by_attack.items():
@@ -166,6 +205,27 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
         grid = f"figures/grid_{slug}.png"
         plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
         names += [dd, grid]
+    names += _hardening_figures(out, results)
+    return names
+
+
+def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
+    """Per link: DD-curves of every defence overlaid, one row per attack."""
+    metrics = results["scenario"]["metrics"]
+    by_link: dict[tuple, dict[str, dict[str, tuple]]] = defaultdict(lambda: defaultdict(dict))
+    for (model, defense, channel, snr), by_attack in _by_link(results["points"]).items():
+        for attack, pts in by_attack.items():
+            by_link[(model, channel, snr)][attack][defense] = (
+                [p["eps"] for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})
+    names = []
+    for (model, channel, snr), rows in by_link.items():
+        if len(next(iter(rows.values()))) < 2:
+            continue
+        where = channel if snr is None else f"{channel} @ {snr:g} dB"
+        name = f"figures/hardening_{_slug((model, channel, snr))}.png"
+        plot_dd_curves(dict(rows), metrics, f"Baseline vs hardened receivers · {model} · {where}", out / name,
+                       styles={"none": {"color": "black", "linewidth": 2}})
+        names.append(name)
     return names
 
 

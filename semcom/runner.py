@@ -57,13 +57,14 @@ class GridPoint:
         return dict(self.__dict__)
 
 
-def grid(sc: Scenario) -> Iterator[tuple[GridPoint, Any, Any, Any]]:
-    """Every grid point with its model, channel and attack configs, in a stable order."""
+def grid(sc: Scenario) -> Iterator[tuple[GridPoint, Any, Any, Any, Any]]:
+    """Every grid point with its model, defence, channel and attack configs, in a stable order."""
     for m in sc.models:
-        for ch in sc.channels:
-            for snr in ch.snr_db or [None]:
-                for at in sc.adversary.attacks:
-                    yield GridPoint(m.name, "none", ch.name, snr, at.name), m, ch, at
+        for d in sc.defenses:
+            for ch in sc.channels:
+                for snr in ch.snr_db or [None]:
+                    for at in sc.adversary.attacks:
+                        yield GridPoint(m.name, d.name, ch.name, snr, at.name), m, d, ch, at
 
 
 def _attack_spec(cfg) -> AttackSpec:
@@ -140,6 +141,7 @@ def run_scenario(
 ) -> dict[str, Any]:
     """Run ``sc`` into ``out`` and return the ``results.json`` document."""
     from semcom.data import DataSpec, load_dataset
+    from semcom.hardening import HardeningConfig, get_or_harden
     from semcom.link import build_link
     from semcom.report import write_outputs
     from semcom.training import TrainConfig, get_or_train
@@ -160,12 +162,28 @@ def run_scenario(
         cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
         trained[m.name] = get_or_train(cfg, train.images, data_key, store, device=device, progress=progress)
 
+    receivers: dict[tuple, Any] = {}
+
+    def receiver(m, d, ch, snr):
+        """The model behind defence ``d`` on this link (hardened once, then from the store)."""
+        if d.kind == "none":
+            return trained[m.name]
+        key = (m.name, d.name, ch.name, snr)
+        if key not in receivers:
+            cfg = HardeningConfig(kind=d.kind, eps=d.eps, steps=d.steps, k=d.k, epochs=d.epochs, lr=d.lr,
+                                  distance=d.distance, seed=sc.seed)
+            link_key = {**ch.model_dump(mode="json"), "snr_db": snr}
+            receivers[key] = get_or_harden(
+                trained[m.name], lambda t: build_link(t, ch, snr), link_key, train.images, cfg, store,
+                device=device, progress=progress)
+        return receivers[key]
+
     entries = []
     points = list(grid(sc))
-    for point, m, ch, at in tqdm(points, desc="grid points", disable=progress is False or None):
+    for point, m, d, ch, at in tqdm(points, desc="grid points", disable=progress is False or None):
         key = point.key
         if key not in journal:
-            link = build_link(trained[m.name], ch, point.snr_db).to(device)
+            link = build_link(receiver(m, d, ch, point.snr_db), ch, point.snr_db).to(device)
             result = sweep_attack(
                 link, test.images, _attack_spec(at), sc.adversary.eps_values, norm=sc.adversary.norm,
                 metric_names=sc.metrics, batch_size=sc.eval_batch_size,

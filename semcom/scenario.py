@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LIMITS"]
 
@@ -106,6 +106,35 @@ class ChannelConfig(_Frozen):
         return self.label or self.kind
 
 
+class DefenseConfig(_Frozen):
+    """A receiver: as trained (``none``) or hardened by fine-tuning against perturbations.
+
+    ``eps`` is ``ε_train`` (``ε_max`` for ``adversarial-multi-eps``), in the
+    same latent units as the attack budget.
+    """
+
+    kind: Literal["none", "adversarial", "adversarial-multi-eps", "noise"]
+    label: str | None = None
+    eps: float | None = Field(None, gt=0, le=1e3)
+    steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    k: int = Field(1, ge=1, le=20)
+    epochs: int = Field(3, ge=1, le=LIMITS["epochs"])
+    lr: float = Field(5e-4, gt=0, le=1)
+    distance: Literal["ssim", "mse"] = "ssim"
+
+    @model_validator(mode="after")
+    def _eps_fits_kind(self) -> DefenseConfig:
+        if self.kind == "none" and self.eps is not None:
+            raise ValueError("the `none` defence takes no `eps`")
+        if self.kind != "none" and self.eps is None:
+            raise ValueError(f"the {self.kind} defence needs `eps` (its training budget)")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.label or self.kind
+
+
 class PGDAttack(_Frozen):
     """Latent PGD (paper Eq. 4–6): untargeted when ``target`` is None."""
 
@@ -184,34 +213,37 @@ class ReportConfig(_Frozen):
     grid_eps: list[float] | None = None
 
 
+def _known_metric(name: str) -> str:
+    from semcom.metrics import METRICS
+
+    return _one_of(name, METRICS)
+
+
+MetricName = Annotated[str, AfterValidator(_known_metric)]
+
+
 class Scenario(_Frozen):
-    """One study: data × models × channels × SNRs × attacks × ε."""
+    """One study: data × models × defences × channels × SNRs × attacks × ε."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
     description: str = ""
     seed: int = Field(0, ge=0, le=2**31 - 1)
     data: DataConfig = DataConfig()
     models: list[ModelConfig] = Field(min_length=1)
+    defenses: list[DefenseConfig] = Field(default_factory=lambda: [DefenseConfig(kind="none")], min_length=1)
     channels: list[ChannelConfig] = Field(default_factory=lambda: [ChannelConfig()], min_length=1)
     adversary: AdversaryConfig
-    metrics: list[str] = Field(default_factory=lambda: ["ssim", "psnr", "mse"], min_length=1)
+    metrics: list[MetricName] = Field(default_factory=lambda: ["ssim", "psnr", "mse"], min_length=1)
     aaddc_baselines: dict[str, float] = Field(default_factory=dict)
     eval_batch_size: int = Field(250, ge=1, le=10_000)
     report: ReportConfig = ReportConfig()
-
-    @field_validator("metrics")
-    @classmethod
-    def _known_metrics(cls, v: list[str]) -> list[str]:
-        from semcom.metrics import METRICS
-
-        return [_one_of(m, METRICS) for m in v]
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         unknown = sorted(set(self.aaddc_baselines) - set(self.metrics))
         if unknown:
             raise ValueError(f"`aaddc_baselines` names metrics not in `metrics`: {unknown}")
-        for what, items in (("model", self.models), ("channel", self.channels)):
+        for what, items in (("model", self.models), ("channel", self.channels), ("defense", self.defenses)):
             labels = [item.name for item in items]
             if len(set(labels)) != len(labels):
                 raise ValueError(f"{what} labels must be unique (set `label` on repeated ones)")

@@ -35,6 +35,9 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0
+    adversarial: Any = None
+    """A :class:`semcom.hardening.HardeningConfig` turns on paper Algorithm 1:
+    after each regular step, ``k`` decoder steps on perturbed latents."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ def train_autoencoder(
     gen = torch.Generator().manual_seed(cfg.seed)
     noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     n = images.shape[0]
+    if cfg.adversarial is not None and after_step is None:
+        after_step = _algorithm1(cfg.adversarial)
     bar = tqdm(range(cfg.epochs), desc=f"train {cfg.variant}", disable=progress is False or None)
     for _ in bar:
         total = 0.0
@@ -91,6 +96,30 @@ def train_autoencoder(
                 after_step(model, x)
         bar.set_postfix(loss=f"{total / n:.2f}")
     return model.eval()
+
+
+def _algorithm1(adv) -> Callable[[Autoencoder, torch.Tensor], None]:
+    """Paper Algorithm 1's inner loop: ``adv.k`` decoder-only steps on PGD latents.
+
+    The attack runs with the model in eval mode (BatchNorm statistics are not
+    touched by the attacker's forward passes); the decoder update in train mode.
+    """
+    from semcom.hardening import adversarial_decoder_step
+
+    state: dict[str, Any] = {}
+
+    def step(model: Autoencoder, x: torch.Tensor) -> None:
+        if "opt" not in state:
+            state["opt"] = torch.optim.Adam(model.decoder.parameters(), lr=adv.lr)
+            state["gen"] = torch.Generator(x.device).manual_seed(adv.seed + 2)
+        with torch.no_grad():
+            model.eval()
+            z = model.encode(x)
+        model.train()
+        for _ in range(adv.k):
+            adversarial_decoder_step(model.decoder, z, x, adv, state["opt"], state["gen"], receiver=model.decoder)
+
+    return step
 
 
 @torch.no_grad()

@@ -24,7 +24,7 @@ def mnist():
     """The embedded MNIST train and test splits (real digits, offline)."""
     from semcom.data import DataSpec, load_dataset
 
-    spec = DataSpec(train_size=1500, test_size=200)
+    spec = DataSpec(test_size=200)
     return load_dataset(spec, split="train"), load_dataset(spec, split="test")
 
 
@@ -36,5 +36,5 @@ def tiny_vae(mnist, tmp_path_factory):
 
     train, _ = mnist
     store = ModelStore(tmp_path_factory.mktemp("store"))
-    cfg = TrainConfig(variant="vae-kld", latent_dim=8, epochs=4, seed=0)
-    return get_or_train(cfg, train.images, {"name": "mnist-embedded", "subset": 1500}, store, progress=False)
+    cfg = TrainConfig(variant="vae-kld", latent_dim=8, epochs=5, seed=0)
+    return get_or_train(cfg, train.images, {"name": "mnist-embedded", "subset": "all"}, store, progress=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_generator", "standard_normal", "uniform"]
+__all__ = ["check_generator", "permutation", "rademacher", "standard_normal", "uniform"]
 
 
 def check_generator(generator: object) -> torch.Generator | None:
@@ -46,3 +46,21 @@ def uniform(
     where = generator.device if generator is not None else device
     draw = torch.rand(shape, generator=generator, dtype=dtype, device=where)
     return draw.to(device)
+
+
+def rademacher(
+    shape: tuple[int, ...],
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """Independent ``±1`` with probability 1/2 each, of ``shape``, ``dtype``, on ``device``."""
+    u = uniform(shape, dtype=dtype, device=device, generator=generator)
+    return torch.where(u < 0.5, -torch.ones_like(u), torch.ones_like(u))
+
+
+def permutation(n: int, *, device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
+    """A uniformly random permutation of ``0 … n−1`` (int64) on ``device``."""
+    where = generator.device if generator is not None else device
+    return torch.randperm(n, generator=generator, device=where).to(device)

@@ -6,9 +6,17 @@ paper's ε, §3.1.1, the constraint of Eq. 4-5). ``ε`` is one number for the wh
 batch or a tensor ``[B]`` with one budget per sample, so that a sweep can batch
 several budgets together.
 
+A budget may also be given as a perturbation-to-signal power ratio (PSR, in
+dB): ``PSR_b = 10·log10(‖δ_b‖₂² / ‖s_b‖₂²)``. :func:`psr_to_eps` turns a PSR into
+the per-sample L2 budget ``ε_b = ‖s_b‖₂ · 10^(PSR/20)`` and :func:`psr_db`
+measures it. The transmitter's power normalisation and complex mapping scale
+``z`` and ``δ`` by the same constant and only pair (and zero-pad) their
+elements (ARCHITECTURE §3), so the PSR on the latent equals the PSR on the
+transmitted symbols: pass either as ``signal``.
+
 Example:
     >>> import torch
-    >>> from adversary import project
+    >>> from adversary import project, psr_db, psr_to_eps
     >>> delta = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
     >>> project(delta, 1.0)
     tensor([[0.6000, 0.8000],
@@ -16,6 +24,12 @@ Example:
     >>> project(delta, torch.tensor([1.0, 0.1]), norm="linf")
     tensor([[1.0000, 1.0000],
             [0.1000, 0.1000]])
+    >>> signal = torch.tensor([[3.0, 4.0], [0.0, 10.0]])
+    >>> eps = psr_to_eps(-20.0, signal)  # δ with 1 % of the signal's power
+    >>> eps
+    tensor([0.5000, 1.0000])
+    >>> psr_db(project(delta, eps), signal)
+    tensor([-20.0000, -26.0206])
 """
 
 from __future__ import annotations
@@ -26,7 +40,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["NORMS", "Budget", "perturbation_norm", "project"]
+__all__ = ["NORMS", "Budget", "perturbation_norm", "project", "psr_db", "psr_to_eps"]
 
 NORMS = ("l2", "linf")
 """The budget norms every attack understands: ``"l2"`` (default) and ``"linf"``."""
@@ -144,6 +158,63 @@ def project(delta: torch.Tensor, eps: Budget, norm: str = "l2") -> torch.Tensor:
     return out * torch.where(n2 > e, shrink, one).view(view)
 
 
+def psr_to_eps(
+    psr_db: float | torch.Tensor | Sequence[float], signal: torch.Tensor
+) -> torch.Tensor:
+    """Per-sample L2 budget ``[B]`` for a perturbation-to-signal power ratio in dB.
+
+    ``ε_b = ‖s_b‖₂ · 10^(PSR_b/20)``, so that a ``δ_b`` on the boundary of the
+    L2 ball (``‖δ_b‖₂ = ε_b``) has ``10·log10(‖δ_b‖₂² / ‖s_b‖₂²) = PSR_b``
+    (ARCHITECTURE §3, "Budget"). Pass the result as ``eps`` of any attack with
+    ``norm="l2"``.
+
+    Args:
+        psr_db: the ratio ``PSR`` [dB]: a number or a tensor / sequence ``[B]``,
+            each finite or ``−inf`` (no perturbation, ``ε_b = 0``).
+        signal: the clean signal ``s`` ``[B, d]`` (any ``[B, ...]``; the norm runs
+            over all non-batch dimensions), real or complex: the latent ``z``
+            or the transmitted symbols (the same PSR, see the module doc).
+
+    Returns:
+        ``ε`` ``[B]`` (detached), in the units of ``signal``, of its real dtype.
+    """
+    _check_signal(signal, "signal")
+    flat = signal.detach().reshape(signal.shape[0], -1)  # [B, d]
+    power = torch.linalg.vector_norm(flat, ord=2, dim=1)  # [B] ‖s_b‖₂
+    db = _as_db(psr_db, signal.shape[0], dtype=power.dtype, device=power.device)  # [B]
+    return power * torch.pow(10.0, db / 20)
+
+
+def psr_db(delta: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+    """Per-sample perturbation-to-signal power ratio ``10·log10(‖δ_b‖₂² / ‖s_b‖₂²)`` [dB] ``[B]``.
+
+    Args:
+        delta: the perturbation ``[B, d]`` (any ``[B, ...]``), real or complex.
+        signal: the clean signal ``s``, shaped like ``delta``, non-zero in
+            every sample (the latent ``z`` or the transmitted symbols).
+
+    Returns:
+        ``[B]`` (detached) in dB; ``−inf`` where ``δ_b = 0``.
+
+    Raises:
+        ValueError: the shapes differ, or a sample of ``signal`` is zero.
+    """
+    _check_signal(delta, "delta")
+    _check_signal(signal, "signal")
+    if delta.shape != signal.shape:
+        raise ValueError(
+            f"`delta` must have the shape of `signal` {list(signal.shape)}; got {list(delta.shape)}"
+        )
+    d = torch.linalg.vector_norm(delta.detach().reshape(delta.shape[0], -1), ord=2, dim=1)
+    s = torch.linalg.vector_norm(signal.detach().reshape(signal.shape[0], -1), ord=2, dim=1)
+    if bool((s == 0).any()):
+        raise ValueError(
+            "`signal` must be non-zero in every sample (the PSR of a zero signal is "
+            f"undefined); zero at samples {torch.nonzero(s == 0).flatten().tolist()}"
+        )
+    return 20 * torch.log10(d / s.to(d.dtype))  # [B], 10·log10 of the power ratio
+
+
 def resolve_like(
     like_or_shape: object,
     name: str,
@@ -195,3 +266,43 @@ def _check_batched(x: object, name: str) -> None:
 
 def _listing(names: Sequence[str] | set[str] | dict) -> str:
     return ", ".join(repr(n) for n in sorted(names))
+
+
+def _check_signal(x: object, name: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor; got {type(x).__name__}")
+    if not (x.is_floating_point() or x.is_complex()):
+        raise TypeError(f"`{name}` must have a floating-point or complex dtype; got {x.dtype}")
+    if x.ndim < 2:
+        raise ValueError(f"`{name}` must have shape [B, d]; got shape {list(x.shape)}")
+
+
+def _as_db(
+    value: object, batch_size: int, *, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """Validate a ratio in dB (a number or ``[B]``; finite or ``−inf``) as a tensor ``[B]``."""
+    if isinstance(value, bool) or isinstance(value, str):
+        raise TypeError(f"`psr_db` must be a number or a tensor of shape [B]; got {value!r}")
+    if isinstance(value, numbers.Real):
+        value = torch.tensor(float(value), dtype=torch.float64)
+    elif isinstance(value, Sequence):
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            raise TypeError(f"`psr_db` must be a number or a sequence of numbers; got {value!r}")
+        value = torch.tensor([float(v) for v in value], dtype=torch.float64)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"`psr_db` must be a number or a tensor of shape [B]; got {type(value).__name__}"
+        )
+    if value.dtype == torch.bool or value.is_complex():
+        raise TypeError(f"`psr_db` must have a real dtype; got {value.dtype}")
+    if value.ndim == 0:
+        value = value.expand(batch_size)
+    if value.ndim != 1 or value.shape[0] != batch_size:
+        raise ValueError(
+            f"`psr_db` must be a number or have shape [B] = [{batch_size}]; "
+            f"got shape {list(value.shape)}"
+        )
+    value = value.detach().to(dtype=dtype, device=device)
+    if bool((torch.isnan(value) | (value == math.inf)).any()):
+        raise ValueError(f"`psr_db` must be finite or -inf [dB]; got {value.tolist()}")
+    return value

@@ -12,7 +12,14 @@ from numbers import Real
 
 import torch
 
-__all__ = ["check_choice", "check_complex", "check_generator", "check_snr_db"]
+__all__ = [
+    "check_choice",
+    "check_complex",
+    "check_generator",
+    "check_int",
+    "check_real",
+    "check_snr_db",
+]
 
 
 def check_snr_db(snr_db: object) -> float | None:
@@ -73,4 +80,40 @@ def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in valid:
         listed = ", ".join(repr(c) for c in valid)
         raise ValueError(f"`{name}` must be one of {listed}; got {value!r}")
+    return value
+
+
+def check_real(
+    value: object, name: str, *, unit: str = "", minimum: float | None = None, strict: bool = False
+) -> float:
+    """Return ``value`` as a float after checking it is a finite real number.
+
+    Args:
+        value: the setting to check.
+        name: its name, for the message.
+        unit: shown after the number in the message, e.g. ``"[s]"``.
+        minimum: the lowest allowed value, or ``None`` for no bound.
+        strict: ``minimum`` itself is excluded (``> minimum`` instead of ``≥``).
+    """
+    suffix = f" {unit}" if unit else ""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"`{name}` must be a real number{suffix}; got {type(value).__name__}")
+    number = float(value)
+    if minimum is None:
+        if not math.isfinite(number):
+            raise ValueError(f"`{name}` must be a finite number{suffix}; got {number}")
+        return number
+    above = number > minimum if strict else number >= minimum
+    if not (math.isfinite(number) and above):
+        bound = f"{'>' if strict else '≥'} {minimum:g}"
+        raise ValueError(f"`{name}` must be a finite number {bound}{suffix}; got {number}")
+    return number
+
+
+def check_int(value: object, name: str, *, minimum: int) -> int:
+    """Check that ``value`` is an int (not a bool) ``≥ minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be an int; got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be ≥ {minimum}; got {value}")
     return value

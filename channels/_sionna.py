@@ -2,10 +2,11 @@
 
 Sionna 2.x blocks draw their random numbers from the generator returned by
 their ``torch_rng`` property, which by default is a global per-device generator
-of ``sionna.phy.config``. Here each Sionna block we use is subclassed with
+of ``sionna.phy.config``. Here each random Sionna block we use (``AWGN``,
+``RayleighBlockFading``, ``tr38901.TDL``) is subclassed with
 :class:`_CallerGenerator`, which overrides ``torch_rng`` to return the
 generator handed to the block's constructor, and a fresh block (a cheap
-``nn.Module``, tens of microseconds) is built for every draw. So every random
+``nn.Module``, well under a millisecond) is built for every draw. So every random
 number comes from the caller's :class:`torch.Generator`, or, when the caller
 gives none, from torch's default generator of the device (as for
 ``torch.randn``), never from Sionna's global configuration. No state is shared
@@ -18,40 +19,58 @@ seeded with ``torch.manual_seed`` stays reproducible.
 
 Under ``torch.compile`` Sionna ignores explicit generators and draws from the
 global RNG.
+
+Besides the random blocks, the OFDM path (:func:`tdl_ofdm`) uses Sionna's
+deterministic ``ResourceGrid``, ``ResourceGridMapper``/``ResourceGridDemapper``,
+``GenerateOFDMChannel`` and ``ApplyOFDMChannel``; they draw nothing, so they
+need no generator.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import torch
 
-__all__ = ["awgn", "rayleigh_coefficients"]
+__all__ = ["awgn", "rayleigh_coefficients", "rician_coefficients", "tdl_ofdm"]
 
 _lock = threading.Lock()
-_channel_module: ModuleType | None = None
+_phy_module: ModuleType | None = None
 _classes: dict[str, type] = {}
 
 
-def _sionna_channel() -> ModuleType:
-    """Import ``sionna.phy.channel`` once, leaving torch's global RNG state as it was."""
-    global _channel_module
-    if _channel_module is not None:
-        return _channel_module
+def _sionna_phy() -> ModuleType:
+    """Import ``sionna.phy`` (channel, ofdm, mimo) once, keeping torch's global RNG state."""
+    global _phy_module
+    if _phy_module is not None:
+        return _phy_module
     with _lock:
-        if _channel_module is None:
+        if _phy_module is None:
             cpu_state = torch.random.get_rng_state()
             cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
             try:
-                import sionna.phy.channel as sionna_channel
+                import sionna.phy
+                import sionna.phy.channel
+                import sionna.phy.mimo
+                import sionna.phy.ofdm
             finally:
                 torch.random.set_rng_state(cpu_state)
                 if cuda_states is not None:
                     torch.cuda.set_rng_state_all(cuda_states)
-            _channel_module = sionna_channel
-    return _channel_module
+            _phy_module = sionna.phy
+    return _phy_module
+
+
+def _sionna_attr(path: str) -> Any:
+    """``sionna.phy.<path>``, e.g. ``"channel.AWGN"`` or ``"ofdm.ResourceGrid"``."""
+    obj: Any = _sionna_phy()
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 class _CallerGenerator:
@@ -66,13 +85,13 @@ class _CallerGenerator:
         return self._caller_generator
 
 
-def _block_class(name: str) -> type:
-    """Sionna's ``sionna.phy.channel.<name>`` with the caller's generator."""
-    cls = _classes.get(name)
+def _block_class(path: str) -> type:
+    """Sionna's ``sionna.phy.<path>`` (e.g. ``"channel.AWGN"``) with the caller's generator."""
+    cls = _classes.get(path)
     if cls is None:
-        base = getattr(_sionna_channel(), name)
-        cls = type(f"_Caller{name}", (_CallerGenerator, base), {"__module__": __name__})
-        _classes[name] = cls
+        base = _sionna_attr(path)
+        cls = type(f"_Caller{base.__name__}", (_CallerGenerator, base), {"__module__": __name__})
+        _classes[path] = cls
     return cls
 
 
@@ -115,7 +134,7 @@ def awgn(x: torch.Tensor, no: float, *, generator: torch.Generator | None = None
         ``y``, same shape, dtype and device as ``x``; differentiable w.r.t. ``x``.
     """
     device = _device(x.device)
-    block = _block_class("AWGN")(
+    block = _block_class("channel.AWGN")(
         generator=_generator(generator, device), precision=_precision(x.dtype), device=device
     )
     return block(x, no)
@@ -140,7 +159,7 @@ def rayleigh_coefficients(
         ``h``, shape ``[num]``.
     """
     device_str = _device(device)
-    model = _block_class("RayleighBlockFading")(
+    model = _block_class("channel.RayleighBlockFading")(
         num_rx=1,
         num_rx_ant=1,
         num_tx=1,
@@ -152,3 +171,137 @@ def rayleigh_coefficients(
     # a: [num, num_rx, num_rx_ant, num_tx, num_tx_ant, num_paths, num_time_steps]
     a, _ = model(batch_size=num, num_time_steps=1)
     return a.reshape(num)
+
+
+def rician_coefficients(
+    num: int,
+    k_factor: float,
+    *,
+    los_phase: float | None,
+    dtype: torch.dtype,
+    device: torch.device,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Draw ``num`` independent Rician taps with K-factor ``k_factor`` (linear) and ``E|h|² = 1``.
+
+    ``h = sqrt(K/(K+1)) · e^{jφ} + sqrt(1/(K+1)) · g`` with the scattered part
+    ``g ~ CN(0, 1)`` drawn by Sionna's ``RayleighBlockFading`` (as in
+    :func:`rayleigh_coefficients`) and then, when ``los_phase`` is ``None``,
+    the line-of-sight phases ``φ ~ U[0, 2π)`` drawn with ``torch.rand`` from the
+    same generator; a number fixes ``φ`` for every tap.
+
+    Sionna 2.2 has no flat Rician fading block: its only Rician components
+    are the first taps of the LoS TDL/CDL profiles (``"D"``, ``"E"``), whose
+    K-factor is fixed by the 3GPP profile and whose scattered part is a
+    sum of sinusoids. So the line-of-sight term is built here in torch.
+
+    Args:
+        num: number of coefficients (one block each).
+        k_factor: Rician K-factor, the line-of-sight to scattered power ratio
+            (linear), ≥ 0.
+        los_phase: the line-of-sight phase ``φ`` [rad], or ``None`` for a
+            uniform random phase per tap.
+        dtype: complex64 or complex128.
+        device: cpu or cuda device of the output.
+        generator: source of the taps; ``None`` uses torch's default generator.
+
+    Returns:
+        ``h``, shape ``[num]``.
+    """
+    scattered = rayleigh_coefficients(num, dtype=dtype, device=device, generator=generator)
+    real_dtype = torch.float32 if dtype == torch.complex64 else torch.float64
+    if los_phase is None:
+        source = _generator(generator, _device(device))
+        uniform = torch.rand(num, dtype=real_dtype, device=device, generator=source)  # [num]
+        phase = 2.0 * math.pi * uniform
+    else:
+        phase = torch.full((num,), los_phase, dtype=real_dtype, device=device)  # [num]
+    los = torch.polar(torch.ones_like(phase), phase)  # e^{jφ}, [num]
+    los_gain = math.sqrt(k_factor / (k_factor + 1.0))
+    scattered_gain = math.sqrt(1.0 / (k_factor + 1.0))
+    return los_gain * los + scattered_gain * scattered
+
+
+def tdl_ofdm(
+    x: torch.Tensor,
+    no: float,
+    *,
+    model: str,
+    delay_spread: float,
+    carrier_frequency: float,
+    subcarrier_spacing: float,
+    fft_size: int,
+    speed: float,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Send each row of ``x`` over its own 3GPP TDL channel on an OFDM resource grid.
+
+    Built from Sionna blocks, with no ISI or ICI (frequency-domain model):
+
+    1. ``ResourceGrid`` of ``S = ceil(n / fft_size)`` OFDM symbols ×
+       ``fft_size`` subcarriers, all data (no pilots, guard carriers, DC null
+       or cyclic prefix); ``ResourceGridMapper`` places symbol ``i`` of a row
+       on OFDM symbol ``i // fft_size``, subcarrier ``i % fft_size`` (from the
+       lowest frequency), the ``S · fft_size − n`` unused elements carry 0.
+    2. ``tr38901.TDL`` draws one channel impulse response per row (an
+       independent realisation per sample, evolving over the OFDM symbols
+       when ``speed > 0``) from the caller's generator; its power delay
+       profile has total energy 1, and ``GenerateOFDMChannel`` turns it into
+       the frequency response per resource element with
+       ``cir_to_ofdm_channel`` (``normalize_channel=False``, so
+       ``E|h|² = 1`` per resource element on average, not forced per draw).
+    3. ``ApplyOFDMChannel`` multiplies (``y = h x``), Sionna's ``AWGN`` adds
+       ``CN(0, no)`` on every resource element when ``no > 0``.
+    4. ``ResourceGridDemapper`` reads ``y`` and ``h`` back in the same order.
+
+    Args:
+        x: complex symbols ``[batch size, n]``, ``n ≥ 1``, complex64 or complex128.
+        no: noise variance per complex symbol, ≥ 0.
+        model: TDL profile, ``"A"`` … ``"E"``.
+        delay_spread: RMS delay spread [s].
+        carrier_frequency: carrier frequency [Hz] (sets the Doppler shift).
+        subcarrier_spacing: subcarrier spacing [Hz].
+        fft_size: number of subcarriers per OFDM symbol.
+        speed: receiver speed [m/s].
+        generator: source of the channel and the noise (channel first);
+            ``None`` uses torch's default generator.
+
+    Returns:
+        ``(y, h)``, both ``[batch size, n]``: received symbols (differentiable
+        w.r.t. ``x``) and the frequency response of the resource element each
+        symbol used.
+    """
+    batch, n = x.shape
+    num_ofdm_symbols = -(-n // fft_size)  # ceil(n / fft_size)
+    precision = _precision(x.dtype)
+    device = _device(x.device)
+    settings = {"precision": precision, "device": device}
+    grid = _sionna_attr("ofdm.ResourceGrid")(
+        num_ofdm_symbols=num_ofdm_symbols,
+        fft_size=fft_size,
+        subcarrier_spacing=subcarrier_spacing,
+        **settings,
+    )
+    streams = _sionna_attr("mimo.StreamManagement")(np.ones([1, 1]), 1)
+    tdl = _block_class("channel.tr38901.TDL")(
+        model=model,
+        delay_spread=delay_spread,
+        carrier_frequency=carrier_frequency,
+        min_speed=speed,
+        max_speed=speed,
+        generator=_generator(generator, device),
+        **settings,
+    )
+    padded = torch.nn.functional.pad(x, (0, num_ofdm_symbols * fft_size - n))  # [B, S * F]
+    # [B, num_tx=1, num_streams_per_tx=1, S, F]
+    x_grid = _sionna_attr("ofdm.ResourceGridMapper")(grid, **settings)(padded[:, None, None, :])
+    # [B, num_rx=1, num_rx_ant=1, num_tx=1, num_tx_ant=1, S, F]
+    h_grid = _sionna_attr("channel.GenerateOFDMChannel")(tdl, grid, **settings)(batch)
+    # [B, num_rx=1, num_rx_ant=1, S, F]
+    y_grid = _sionna_attr("channel.ApplyOFDMChannel")(**settings)(x_grid, h_grid)
+    if no > 0.0:
+        y_grid = awgn(y_grid, no, generator=generator)
+    demapper = _sionna_attr("ofdm.ResourceGridDemapper")(grid, streams, **settings)
+    y = demapper(y_grid)[:, 0, 0, :n]  # [B, n]
+    h = demapper(h_grid.reshape(batch, 1, 1, num_ofdm_symbols, fft_size))[:, 0, 0, :n]  # [B, n]
+    return y, h

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from . import _sionna
-from .base import Channel, register_channel
+from ._block_fading import BlockFadingChannel
+from .base import register_channel
 
 __all__ = ["RayleighBlockChannel"]
 
 
 @register_channel("rayleigh")
-class RayleighBlockChannel(Channel):
+class RayleighBlockChannel(BlockFadingChannel):
     """Flat Rayleigh block fading: ``y = h ⊙ x + n``, ``h ~ CN(0, 1)``, ``n ~ CN(0, N0)``.
 
     One tap ``h`` per row of ``x`` (one image) when ``block_length`` is
@@ -42,37 +41,13 @@ class RayleighBlockChannel(Channel):
         True
     """
 
-    is_random = True
-
-    def __init__(self, block_length: int | None = None, equalizer: str = "lmmse") -> None:
-        super().__init__(equalizer=equalizer)
-        if block_length is not None:
-            if isinstance(block_length, bool) or not isinstance(block_length, int):
-                raise TypeError(
-                    f"`block_length` must be an int or None; got {type(block_length).__name__}"
-                )
-            if block_length < 1:
-                raise ValueError(f"`block_length` must be ≥ 1 or None; got {block_length}")
-        self.block_length = block_length
-
-    def transmit(
-        self, x: torch.Tensor, *, no: float, generator: torch.Generator | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        n = x.shape[-1]
-        rows = math.prod(x.shape[:-1])
-        length = max(n, 1) if self.block_length is None else self.block_length
-        num_blocks = max(1, -(-n // length))  # ceil(n / length)
-        taps = _sionna.rayleigh_coefficients(
-            rows * num_blocks, dtype=x.dtype, device=x.device, generator=generator
-        ).reshape(*x.shape[:-1], num_blocks)  # [..., num_blocks]
-        if num_blocks == 1:
-            h = taps.expand(x.shape)  # [..., n]
-        else:
-            h = taps.repeat_interleave(length, dim=-1)[..., :n]  # [..., n]
-        y = h * x  # [..., n]
-        if no > 0.0:
-            y = _sionna.awgn(y, no, generator=generator)
-        return y, h
-
-    def extra_repr(self) -> str:
-        return f"block_length={self.block_length}, {super().extra_repr()}"
+    def draw_taps(
+        self,
+        num: int,
+        *,
+        dtype: torch.dtype,
+        device: torch.device,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """``num`` independent taps ``h ~ CN(0, 1)`` from Sionna's ``RayleighBlockFading``."""
+        return _sionna.rayleigh_coefficients(num, dtype=dtype, device=device, generator=generator)

@@ -33,7 +33,7 @@ def _link_label(link: tuple) -> str:
 
 
 def _slug(link: tuple) -> str:
-    text = "_".join("ideal" if v is None else str(v) for v in link)
+    text = "_".join(f"{v:g}dB" if isinstance(v, float) else str(v) for v in link if v is not None)
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
 
 
@@ -117,7 +117,8 @@ def _hardening_section(results: dict[str, Any], metrics: list[str]) -> list[str]
     links = list(dict.fromkeys((p["model"], p["channel"], p["snr_db"]) for p in results["points"]))
     attacks = list(dict.fromkeys(p["attack"] for p in results["points"]))
     for model, channel, snr in links:
-        lines += [f"### {_link_label((model, 'hardened', channel, snr))}", "",
+        where = channel if snr is None else f"{channel} @ {snr:g} dB"
+        lines += [f"### {model} · {where}", "",
                   "| attack | metric | defence | AADDC before | AADDC after | gain | clean before → after |",
                   "|---|---|---|---|---|---|---|"]
         for attack in attacks:

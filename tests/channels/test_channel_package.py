@@ -23,7 +23,7 @@ MODULES = sorted(m.name for m in pkgutil.iter_modules([str(PACKAGE_DIR)]))
 
 
 def test_builtin_channels_registered() -> None:
-    assert {"ideal", "awgn", "rayleigh"} <= set(CHANNELS)
+    assert {"ideal", "awgn", "rayleigh", "rician", "tdl"} <= set(CHANNELS)
     for name, cls in CHANNELS.items():
         assert issubclass(cls, Channel) and cls.name == name
         assert isinstance(cls.is_random, bool)
@@ -81,11 +81,14 @@ def test_base_channel_is_abstract() -> None:
 def test_public_api() -> None:
     from channels import (  # noqa: F401
         CHANNELS,
+        TDL_MODELS,
         AWGNChannel,
         Channel,
         IdealChannel,
         RayleighBlockChannel,
+        RicianBlockChannel,
         SymbolMapper,
+        TDLChannel,
         equalize,
         latent_scale,
         make_channel,

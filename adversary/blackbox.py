@@ -43,15 +43,14 @@ from dataclasses import dataclass
 
 import torch
 
-from adversary._random import check_generator, rademacher, standard_normal
-from adversary.budget import Budget, as_budget, check_norm, project, resolve_like
-from adversary.distances import Distance, get_distance
+from adversary._random import rademacher, standard_normal
+from adversary.budget import Budget, as_budget, project
+from adversary.distances import Distance
 from adversary.latent_pgd import (
-    ALPHA_FACTOR,
     ascent_direction,
     check_count,
-    check_reference,
     evaluate_distance,
+    setup_attack,
 )
 
 __all__ = ["ESTIMATORS", "SIGMA_FACTOR", "BlackBoxResult", "blackbox_pgd"]
@@ -165,19 +164,19 @@ def blackbox_pgd(
     if not isinstance(estimator, str) or estimator not in ESTIMATORS:
         valid = ", ".join(repr(n) for n in ESTIMATORS)
         raise ValueError(f"`estimator` must be one of {valid}; got {estimator!r}")
-    norm = check_norm(norm)
-    generator = check_generator(generator)
-    dist = get_distance(distance)
-    shape, dtype, device = resolve_like(
-        delta_shape_or_like, "delta_shape_or_like", reference=reference
+    st = setup_attack(
+        delta_shape_or_like,
+        eps=eps,
+        alpha=alpha,
+        steps=steps,
+        reference=reference,
+        norm=norm,
+        distance=distance,
+        generator=generator,
     )
+    norm, generator, dist = st.norm, st.generator, st.distance
+    shape, dtype, device, e, a = st.shape, st.dtype, st.device, st.eps, st.alpha
     batch = shape[0]
-    check_reference(reference, batch)
-    e = as_budget(eps, batch, dtype=dtype, device=device)  # [B]
-    if alpha is None:
-        a = ALPHA_FACTOR * e / steps  # [B]
-    else:
-        a = as_budget(alpha, batch, dtype=dtype, device=device, name="alpha")  # [B]
     if sigma is None:
         dim = math.prod(shape[1:])
         s = SIGMA_FACTOR * e / (math.sqrt(dim) if norm == "l2" else 1.0)  # [B]

@@ -182,19 +182,19 @@ def pgd(
     momentum = float(momentum)
     if not math.isfinite(momentum) or momentum < 0:
         raise ValueError(f"`momentum` must be ≥ 0 and finite; got {momentum}")
-    norm = check_norm(norm)
-    generator = check_generator(generator)
-    dist = get_distance(distance)
-    shape, dtype, device = resolve_like(
-        delta_shape_or_like, "delta_shape_or_like", reference=reference
+    st = setup_attack(
+        delta_shape_or_like,
+        eps=eps,
+        alpha=alpha,
+        steps=steps,
+        reference=reference,
+        norm=norm,
+        distance=distance,
+        generator=generator,
     )
+    norm, generator, dist = st.norm, st.generator, st.distance
+    shape, dtype, device, e, a = st.shape, st.dtype, st.device, st.eps, st.alpha
     batch = shape[0]
-    check_reference(reference, batch)
-    e = as_budget(eps, batch, dtype=dtype, device=device)  # [B]
-    if alpha is None:
-        a = ALPHA_FACTOR * e / steps  # [B]
-    else:
-        a = as_budget(alpha, batch, dtype=dtype, device=device, name="alpha")  # [B]
     reference = reference.detach()
     view = (-1,) + (1,) * (len(shape) - 1)
     sign = -1.0 if targeted else 1.0
@@ -253,6 +253,51 @@ def pgd(
     return PGDResult(
         delta=best_delta.detach(), distance=best_d.detach(), steps=steps, forward_calls=calls
     )
+
+
+@dataclass(frozen=True)
+class AttackSetup:
+    """The checked, resolved settings every per-sample attack loop starts from."""
+
+    norm: str
+    generator: torch.Generator | None
+    distance: Distance
+    shape: torch.Size
+    dtype: torch.dtype
+    device: torch.device
+    eps: torch.Tensor  # [B]
+    alpha: torch.Tensor  # [B]
+
+
+def setup_attack(
+    delta_shape_or_like: object,
+    *,
+    eps: Budget,
+    alpha: Budget | None,
+    steps: int,
+    reference: torch.Tensor,
+    norm: str,
+    distance: str | Distance,
+    generator: torch.Generator | None,
+) -> AttackSetup:
+    """Validate the settings shared by :func:`pgd` and the black-box attack.
+
+    ``alpha`` defaults to ``ALPHA_FACTOR · ε / steps`` per sample.
+    """
+    norm = check_norm(norm)
+    generator = check_generator(generator)
+    dist = get_distance(distance)
+    shape, dtype, device = resolve_like(
+        delta_shape_or_like, "delta_shape_or_like", reference=reference
+    )
+    batch = shape[0]
+    check_reference(reference, batch)
+    e = as_budget(eps, batch, dtype=dtype, device=device)  # [B]
+    if alpha is None:
+        a = ALPHA_FACTOR * e / steps  # [B]
+    else:
+        a = as_budget(alpha, batch, dtype=dtype, device=device, name="alpha")  # [B]
+    return AttackSetup(norm, generator, dist, shape, dtype, device, e, a)
 
 
 def check_count(value: object, name: str) -> int:

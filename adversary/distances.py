@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import torch
 
+from adversary.similarity import structural_similarity
+
 __all__ = ["DISTANCES", "Distance", "get_distance", "mse", "register_distance", "ssim"]
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -115,13 +117,13 @@ def mse(output: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
 def ssim(output: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """Structural dissimilarity per sample, ``1 − SSIM(output_b, reference_b)`` (0 = identical).
 
-    SSIM is torchmetrics' ``structural_similarity_index_measure`` (Gaussian
+    SSIM as torchmetrics' ``structural_similarity_index_measure`` (Gaussian
     window 11, σ = 1.5) with ``data_range = 1`` (images in [0, 1]), averaged
-    over each image; the paper uses it as ``D`` for adversarial training
-    (§3.2, Eq. 6).
+    over each image, computed by :func:`adversary.similarity.structural_similarity`;
+    the paper uses it as ``D`` for adversarial training (§3.2, Eq. 6).
 
     Args:
-        output: images ``[B, C, H, W]`` in [0, 1], ``H, W ≥ 11``.
+        output: images ``[B, C, H, W]`` in [0, 1], ``H, W > 5``.
         reference: images ``[B, C, H, W]`` or ``[1, C, H, W]``.
 
     Returns:
@@ -132,10 +134,4 @@ def ssim(output: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         raise ValueError(
             f"the 'ssim' distance needs images [B, C, H, W]; got shape {list(output.shape)}"
         )
-    from torchmetrics.functional.image import structural_similarity_index_measure
-
-    reference = reference.to(output.dtype).expand_as(output)
-    similarity = structural_similarity_index_measure(
-        output, reference, data_range=1.0, reduction="none"
-    )  # [B]
-    return 1.0 - similarity
+    return 1.0 - structural_similarity(output, reference)

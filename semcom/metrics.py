@@ -1,6 +1,6 @@
 """Image-fidelity metrics and the area under the distortion–distortion curve.
 
-Per-sample metrics come from torchmetrics (``data_range = 1``). A DD-curve is
+Per-sample metrics follow torchmetrics' definitions (``data_range = 1``). A DD-curve is
 one metric over an increasing budget sweep ``ε₀ < … < ε_N``; AADDC (paper
 §3.1.2) is the trapezoid area between the curve and a baseline, divided by
 ``ε_N − ε₀`` so it is in the metric's own units, and signed so that **higher
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from adversary.similarity import structural_similarity
 
 __all__ = ["Metric", "METRICS", "register_metric", "aaddc", "get_metric", "PSNR_CAP_DB"]
 
@@ -54,10 +56,12 @@ def get_metric(name: str) -> Metric:
 
 @register_metric("ssim", higher_is_better=True, baseline=0.0)
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-sample SSIM ``[B]`` of images ``[B, C, H, W]`` in [0, 1] (Gaussian window 11, σ 1.5)."""
-    from torchmetrics.functional.image import structural_similarity_index_measure
+    """Per-sample SSIM ``[B]`` of images ``[B, C, H, W]`` in [0, 1] (Gaussian window 11, σ 1.5).
 
-    return structural_similarity_index_measure(pred, target, data_range=1.0, reduction="none")
+    torchmetrics' definition, computed by the faster, equivalent
+    :func:`adversary.similarity.structural_similarity`.
+    """
+    return structural_similarity(pred, target)
 
 
 @register_metric("mse", higher_is_better=False, baseline=1.0)

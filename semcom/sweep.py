@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from adversary import gaussian_jamming, make_target, pgd
-from semcom.link import Link, frozen
+from semcom.link import Link, inference_copy
 from semcom.metrics import get_metric
 
 __all__ = ["AttackSpec", "SweepResult", "sweep_attack", "derive_seed"]
@@ -62,7 +62,8 @@ def _perturbation(
     if attack.target is None:
         reference, targeted = clean, False
     else:
-        reference = make_target(attack.target, clean, decode=link.receiver.decoder, latent_dim=z.shape[1], generator=gen)
+        reference = make_target(attack.target, clean, decode=link.receiver.decoder, latent_dim=z.shape[1],
+                                generator=gen)
         targeted = True
     result = pgd(
         lambda d: link.deliver(z + d, generator=gen),
@@ -100,29 +101,29 @@ def sweep_attack(
     sums_clean = np.zeros((n_eps, len(metrics)))
     psr_sum = np.zeros(n_eps)
     grid: list[list[torch.Tensor]] = [[] for _ in eps_values]
-    with frozen(link):
-        for chunk_index, x in enumerate(images.split(batch_size)):
-            x = x.to(device)
-            eval_seed = derive_seed(seed, "eval", chunk_index)
+    link = inference_copy(link)
+    for chunk_index, x in enumerate(images.split(batch_size)):
+        x = x.to(device)
+        eval_seed = derive_seed(seed, "eval", chunk_index)
+        with torch.no_grad():
+            z = link.transmitter(x)
+            clean_ideal = link.receiver.decoder(z)
+            clean_link = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed))
+        for i, eps in enumerate(eps_values):
+            if eps == 0:
+                delta = torch.zeros_like(z)
+            else:
+                gen = torch.Generator(device).manual_seed(derive_seed(seed, attack.name, chunk_index, i))
+                delta = _perturbation(attack, link, z, clean_ideal, float(eps), norm, gen)
             with torch.no_grad():
-                z = link.transmitter(x)
-                clean_ideal = link.receiver.decoder(z)
-                clean_link = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed))
-            for i, eps in enumerate(eps_values):
-                if eps == 0:
-                    delta = torch.zeros_like(z)
-                else:
-                    gen = torch.Generator(device).manual_seed(derive_seed(seed, attack.name, chunk_index, i))
-                    delta = _perturbation(attack, link, z, clean_ideal, float(eps), norm, gen)
-                with torch.no_grad():
-                    out = link.deliver(z + delta, generator=torch.Generator(device).manual_seed(eval_seed))
-                    for j, m in enumerate(metrics):
-                        sums[i, j] += m.fn(out, x).sum().item()
-                        sums_clean[i, j] += m.fn(out, clean_link).sum().item()
-                    psr_sum[i] += (delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)).sum().item()
-                have = sum(t.shape[0] for t in grid[i])
-                if have < grid_samples:
-                    grid[i].append(out[: grid_samples - have].cpu())
+                out = link.deliver(z + delta, generator=torch.Generator(device).manual_seed(eval_seed))
+                for j, m in enumerate(metrics):
+                    sums[i, j] += m.fn(out, x).sum().item()
+                    sums_clean[i, j] += m.fn(out, clean_link).sum().item()
+                psr_sum[i] += (delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)).sum().item()
+            have = sum(t.shape[0] for t in grid[i])
+            if have < grid_samples:
+                grid[i].append(out[: grid_samples - have].cpu())
     n = images.shape[0]
     names = [m.name for m in metrics]
     return SweepResult(

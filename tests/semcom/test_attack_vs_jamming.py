@@ -48,7 +48,7 @@ def test_targeted_black_darkens_the_reconstruction_as_eps_grows(tiny_vae, mnist)
                         targeted=True).delta
         with torch.no_grad():
             means.append(link.deliver(z + delta).mean().item())
-    assert all(b < a for a, b in zip(means, means[1:])), means
+    assert all(b < a for a, b in zip(means, means[1:], strict=False)), means
     assert means[-1] < 0.9 * means[0], means
 
 
@@ -56,4 +56,4 @@ def test_psr_reported_matches_budget_scale(tiny_vae, mnist):
     link = _link(tiny_vae, "ideal", None)
     jam = _sweep(link, mnist[1].images[:50], AttackSpec("gaussian", "gaussian"))
     assert jam.psr_db[0] is None
-    assert all(a < b for a, b in zip(jam.psr_db[1:], jam.psr_db[2:])), "PSR grows with ε"
+    assert all(a < b for a, b in zip(jam.psr_db[1:], jam.psr_db[2:], strict=False)), "PSR grows with ε"

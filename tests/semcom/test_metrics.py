@@ -32,7 +32,9 @@ def test_aaddc_of_a_smooth_curve_matches_its_integral():
 def test_aaddc_more_robust_curve_scores_higher_for_both_orientations():
     eps = [0, 1, 2, 3]
     robust, fragile = [0.9, 0.85, 0.8, 0.75], [0.9, 0.6, 0.3, 0.1]
-    assert aaddc(eps, robust, higher_is_better=True, baseline=0) > aaddc(eps, fragile, higher_is_better=True, baseline=0)
+    assert aaddc(eps, robust, higher_is_better=True, baseline=0) > aaddc(
+        eps, fragile, higher_is_better=True, baseline=0
+    )
     lp_robust, lp_fragile = [0.1, 0.12, 0.15, 0.2], [0.1, 0.3, 0.5, 0.7]
     assert aaddc(eps, lp_robust, higher_is_better=False, baseline=1) > aaddc(
         eps, lp_fragile, higher_is_better=False, baseline=1

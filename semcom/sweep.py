@@ -21,7 +21,9 @@ from adversary import gaussian_jamming, make_target, pgd
 from semcom.link import Link, inference_copy
 from semcom.metrics import get_metric
 
-__all__ = ["AttackSpec", "SweepResult", "sweep_attack", "derive_seed"]
+__all__ = ["AttackSpec", "SweepResult", "sweep_attack", "derive_seed", "PRECISIONS"]
+
+PRECISIONS = ("fp32", "bf16")
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -92,9 +94,19 @@ def sweep_attack(
     batch_size: int,
     seed: int,
     grid_samples: int = 6,
+    precision: str = "fp32",
 ) -> SweepResult:
-    """Run ``attack`` at every ε on ``images [N, C, H, W]`` through ``link``."""
+    """Run ``attack`` at every ε on ``images [N, C, H, W]`` through ``link``.
+
+    ``precision="bf16"`` runs the attack's and the evaluation's passes through
+    the link under bfloat16 autocast (latents, budgets and metrics stay fp32).
+    It pays on GPUs and on CPUs with native bf16 (AVX512-BF16/AMX); elsewhere
+    it is slower (``benchmarks/attack_throughput.py`` measures both).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"`precision` must be one of {PRECISIONS}; got {precision!r}")
     device = next(link.parameters()).device
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     metrics = [get_metric(m) for m in metric_names]
     n_eps = len(eps_values)
     sums = np.zeros((n_eps, len(metrics)))
@@ -107,16 +119,22 @@ def sweep_attack(
         eval_seed = derive_seed(seed, "eval", chunk_index)
         with torch.no_grad():
             z = link.transmitter(x)
-            clean_ideal = link.receiver.decoder(z)
-            clean_link = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed))
+            with autocast:
+                # The noiseless link output: at δ = 0 an untargeted attack's loss is then exactly
+                # zero on an ideal link, and its first step deterministic (see adversary.pgd).
+                clean_ideal = link.receiver(link.mapper.to_symbols(z)).float()
+                clean_link = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed)).float()
         for i, eps in enumerate(eps_values):
             if eps == 0:
                 delta = torch.zeros_like(z)
             else:
                 gen = torch.Generator(device).manual_seed(derive_seed(seed, attack.name, chunk_index, i))
-                delta = _perturbation(attack, link, z, clean_ideal, float(eps), norm, gen)
+                with autocast:
+                    delta = _perturbation(attack, link, z, clean_ideal, float(eps), norm, gen)
             with torch.no_grad():
-                out = link.deliver(z + delta, generator=torch.Generator(device).manual_seed(eval_seed))
+                with autocast:
+                    out = link.deliver(z + delta, generator=torch.Generator(device).manual_seed(eval_seed))
+                out = out.float()
                 for j, m in enumerate(metrics):
                     sums[i, j] += m.fn(out, x).sum().item()
                     sums_clean[i, j] += m.fn(out, clean_link).sum().item()

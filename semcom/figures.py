@@ -66,22 +66,28 @@ def plot_image_grid(
     title: str,
     path: Path,
 ) -> None:
-    """Inputs on top, then one labelled row of images ``[S, C, H, W]`` per entry of ``rows``."""
+    """Inputs on top, then one labelled row of images ``[S, C, H, W]`` per entry of ``rows``.
+
+    The images are tiled into one mosaic drawn in a single axes (one ``imshow``
+    rather than one axes per image: many times faster to lay out and save).
+    """
     plt = _pyplot()
     all_rows = [("input", inputs), *rows]
     n_rows, n_cols = len(all_rows), inputs.shape[0]
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.1 * n_cols + 1.6, 1.1 * n_rows), squeeze=False)
-    for r, (label, images) in enumerate(all_rows):
+    _, _, h, w = inputs.shape
+    gap = max(1, h // 14)
+    mosaic = np.ones((n_rows * (h + gap) - gap, n_cols * (w + gap) - gap, 3))
+    for r, (_, images) in enumerate(all_rows):
         for c in range(n_cols):
-            ax = axes[r][c]
-            img = np.clip(images[c], 0, 1)
-            if img.shape[0] == 1:
-                ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
-            else:
-                ax.imshow(img.transpose(1, 2, 0))
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+            img = np.clip(images[c], 0, 1).transpose(1, 2, 0)  # [H, W, C], grey replicated below
+            mosaic[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = img
+    fig, ax = plt.subplots(figsize=(1.1 * n_cols + 1.6, 1.1 * n_rows))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([r * (h + gap) + h / 2 for r in range(n_rows)], [label for label, _ in all_rows], fontsize=8)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path)

@@ -114,11 +114,11 @@ def test_unfinished_run_resumes_from_the_journal(finished_run, monkeypatch, tmp_
     journal = (partial / "journal.jsonl").read_text().splitlines()
     (partial / "journal.jsonl").write_text("\n".join(journal[:-2]) + "\n" + journal[-2][:20])  # last line cut
 
-    import semcom.runner
+    import semcom.jobs
 
     calls = []
-    real = semcom.runner.sweep_attack
-    monkeypatch.setattr(semcom.runner, "sweep_attack", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = semcom.jobs.sweep_attack
+    monkeypatch.setattr(semcom.jobs, "sweep_attack", lambda *a, **k: calls.append(1) or real(*a, **k))
     code, output = _invoke("run", str(scenario), "--out", str(partial))
     assert code == 0, output
     assert len(calls) == 2, "only the two unfinished grid points are recomputed"

@@ -96,14 +96,18 @@ def _is_run_folder(out: Path) -> bool:
     return (out / MARKER).is_file() or all(p.name.endswith(".tmp") for p in out.iterdir())
 
 
-def _prepare_folder(out: Path, *, overwrite: bool, resume: bool) -> dict[str, dict]:
-    """Create or reuse ``out``; returns the journal of finished points (empty unless resuming)."""
+def _check_folder(out: Path, *, overwrite: bool) -> None:
+    """Raise :class:`RunFolderError` if ``out`` may not be written as asked (writes nothing)."""
     if not _is_run_folder(out):
         raise RunFolderError(f"{out}: is not a semcom run folder (no {MARKER}); "
                              "choose a new or empty --out")
     if (out / "results.json").exists() and not overwrite:
         raise RunExistsError(f"{out}: holds a finished run; pass --overwrite to replace it "
                              "or --out to write elsewhere")
+
+
+def _prepare_folder(out: Path, *, overwrite: bool, resume: bool) -> dict[str, dict]:
+    """Create or reuse ``out``; returns the journal of finished points (empty unless resuming)."""
     if overwrite or not resume:
         for name in OUTPUTS:
             target = out / name
@@ -243,17 +247,18 @@ def run_scenario(
     from semcom.report import write_outputs
 
     executor = executor or InProcessExecutor()
+    _check_folder(out, overwrite=overwrite)
+    spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
+                    train_size=sc.data.train_samples, test_size=sc.data.test_samples)
+    train = load_dataset(spec, split="train")  # a missing data set fails before anything is written
+    test = load_dataset(spec, split="test")
+    data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
+
     journal = _prepare_folder(out, overwrite=overwrite, resume=resume)
     resolved = sc.model_dump(mode="json")
     atomic_write_text(out / MARKER, json.dumps(resolved, indent=2))
     atomic_write_text(out / "environment.json",
                       json.dumps(_environment(sc, device, executor), indent=2))
-
-    spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
-                    train_size=sc.data.train_samples, test_size=sc.data.test_samples)
-    train = load_dataset(spec, split="train")
-    test = load_dataset(spec, split="test")
-    data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
 
     points = list(grid(sc))
     fingerprints = {p.key: _fingerprint(sc, *cfgs) for p, *cfgs in points}

@@ -129,7 +129,7 @@ def test_two_runs_from_scratch_agree_and_a_corrupt_model_is_retrained(reference,
 
     store = ModelStore(cache)
     stored = store.keys()
-    assert len(stored) == 2, "one trained model and one hardened receiver"
+    assert len(stored) == 3, "one trained model and a hardened receiver per link"
     for key in stored:  # flip one byte of every stored weights file
         path = cache / "models" / key / "weights.safetensors"
         blob = bytearray(path.read_bytes())
@@ -137,7 +137,7 @@ def test_two_runs_from_scratch_agree_and_a_corrupt_model_is_retrained(reference,
         path.write_bytes(bytes(blob))
 
     _run_in_process(scenario, tmp_path / "again", cache)
-    assert caplog.text.count("is corrupt") == 2, "each tampered entry is reported"
+    assert caplog.text.count("is corrupt") == 3, "each tampered entry is reported"
     assert all(store.verify(k) is None for k in stored), "and rebuilt"
     assert _numbers(tmp_path / "again") == _numbers(ref_out)
     seeds = json.loads((ref_out / "results.json").read_text())["seeds"]

@@ -21,7 +21,7 @@ class _OneLine(click.ClickException):
     """One ``error:`` line on stderr, no traceback."""
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        click.echo(f"error: {' '.join(self.message.splitlines())}", err=True)
 
 
 class _BadInput(_OneLine):

@@ -10,6 +10,7 @@ the key path, e.g. ``scenarios/x.yaml: adversary.attacks[1].steps: must be
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -300,7 +301,11 @@ def _key_path(loc: tuple[Any, ...]) -> str:
             continue
         if part in ("list[float]", "EpsRange") or str(part).startswith("function-"):
             continue
-        path += f".{part}" if path else str(part)
+        if part == "[key]":  # pydantic's marker: the mapping key itself is wrong
+            path += " (key)"
+            continue
+        name = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(part)) else repr(part)
+        path += f".{name}" if path else name  # odd user keys quoted: one line, unambiguous
         prev_index = False
     return path or "(top level)"
 

@@ -55,6 +55,13 @@ CASES = [
     ("bad name", _with("name", "../escape"), "name:"),
     ("baseline for absent metric", _with("aaddc_baselines", {"lpips": 1.0}), "aaddc_baselines"),
     ("missing adversary", {k: v for k, v in VALID.items() if k != "adversary"}, "adversary: required key is missing"),
+    ("odd key on one line", _with("report", {"a\nb: c": 1}), "report.'a\\nb: c': unknown key"),
+    ("nan baseline", _with("aaddc_baselines", {"ssim": float("nan")}), "aaddc_baselines.ssim: input should be a finite"),
+    ("inf weight", _with("models.0.weight", float("inf")), "models[0].weight: input should be a finite"),
+    ("exhausting study", {**_with("adversary", {"eps": {"start": 0, "stop": 1, "num": 200},
+                                                "attacks": [{"kind": "pgd", "steps": 1000}]}),
+                          "data": {"test_samples": 10**5}},
+     "(top level): the study needs about 4.0e+10 decoder passes; the limit is 1e+10"),
 ]
 
 

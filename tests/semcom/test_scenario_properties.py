@@ -9,6 +9,7 @@ never a run folder left behind.
 from __future__ import annotations
 
 import copy
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from semcom.cli import main
@@ -70,9 +71,14 @@ def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
 
 
 def _dotted(path: tuple) -> str:
+    """A key path as error messages write it (odd keys quoted)."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        name = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part) else repr(part)
+        text += f".{name}" if text else name
     return text
 
 
@@ -150,6 +156,7 @@ def test_validate_never_crashes_and_names_the_key(case):
     with tempfile.TemporaryDirectory() as tmp:
         path = _write(doc, Path(tmp))
         result = CliRunner().invoke(main, ["validate", str(path)], catch_exceptions=False)
+        event(f"exit code {result.exit_code}")  # the mix shows with --hypothesis-show-statistics
         _check_outcome(result.exit_code, result.output, path, touched)
         if result.exit_code == 0:  # the CLI and the library agree
             load_scenario(path)

@@ -104,6 +104,8 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
     except PointError as err:
         raise _Failure(f"{err}; the finished points are kept: fix the cause and run again "
                        "to resume") from None
+    except ExecutorError as err:
+        raise _Failure(str(err)) from None
     finally:
         runner.close()
     click.echo(f"report: {folder / 'report.md'}")

@@ -82,8 +82,7 @@ class RayExecutor:
 
     ``workers`` caps the CPUs of a local Ray (ignored when joining a cluster).
     With a CUDA device each task asks Ray for one GPU and uses it as ``cuda``.
-    A job's error is re-raised as it was; a finished phase cancels nothing,
-    a failed one cancels the tasks still pending.
+    A job's error is re-raised as it was, and the tasks still pending are cancelled.
     """
 
     def __init__(self, *, workers: int | None = None, address: str | None = None) -> None:
@@ -91,22 +90,33 @@ class RayExecutor:
             import ray
         except ImportError:
             raise ExecutorError("--executor ray needs Ray: pip install 'semcom[ray]'") from None
+        self._ray = ray
+        self._address = address or os.environ.get("RAY_ADDRESS") or None
+        self._workers = workers
+        self._task = None
+        self._owns = False
+
+    def _start(self) -> None:
+        """Start or join Ray on first use, so that a run refused early starts nothing."""
         import torch
 
-        self._ray = ray
-        address = address or os.environ.get("RAY_ADDRESS") or None
-        self._owns = not ray.is_initialized()
-        if self._owns:
+        ray = self._ray
+        if not ray.is_initialized():
             try:
-                ray.init(address=address, num_cpus=None if address else workers,
+                ray.init(address=self._address, num_cpus=None if self._address else self._workers,
                          include_dashboard=False, configure_logging=False)
-            except Exception as err:  # noqa: BLE001 - any failure to start or join is reported in one line
-                where = f"the Ray cluster at {address}" if address else "a local Ray"
+            except Exception as err:  # noqa: BLE001 - any failure to start or join is one line
+                where = f"the Ray cluster at {self._address}" if self._address else "a local Ray"
                 raise ExecutorError(f"cannot start {where}: {err}".splitlines()[0]) from None
+            self._owns = True
         self._threads = torch.get_num_threads()
         self._task = ray.remote(_run_task)
 
     def map(self, jobs: Sequence[Job], shared: Mapping[str, Any], env: JobEnv) -> Finished:
+        if not jobs:
+            return
+        if self._task is None:
+            self._start()
         ray = self._ray
         gpu = env.device.startswith("cuda")
         env = replace(env, device="cuda" if gpu else env.device, progress=False)

@@ -46,6 +46,8 @@ OUTPUTS = ("results.json", "results.csv", "report.md", "figures", "samples", "jo
            "scenario.resolved.json", "environment.json")
 MARKER = "scenario.resolved.json"
 """Written first into every run folder: a non-empty folder without it is not semcom's."""
+
+
 class RunFolderError(ValueError):
     """The run folder cannot be used as asked (bad input: the message says what to do)."""
 

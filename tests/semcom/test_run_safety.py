@@ -86,7 +86,7 @@ def test_out_that_is_not_a_run_folder_is_left_alone(tmp_path):
     assert sorted(p.name for p in out.rglob("*")) == ["figures", "mine.png", "results.json"]
 
 
-def test_labels_cannot_write_outside_out_and_stale_points_are_recomputed(tmp_path, monkeypatch):
+def test_labels_cannot_write_outside_out_and_stale_points_are_recomputed(tmp_path, sweep_calls):
     attack = {"kind": "gaussian", "label": "../../x"}
     doc = {**SMALL, "adversary": {"eps": [0, 1], "attacks": [attack]},
            "models": [{**SMALL["models"][0], "label": "/etc/evil"}],
@@ -103,32 +103,20 @@ def test_labels_cannot_write_outside_out_and_stale_points_are_recomputed(tmp_pat
     # an unfinished run of a changed scenario: the journalled point no longer matches
     (out / "results.json").unlink()
     doc["adversary"]["eps"] = [0, 2]
-    import semcom.jobs
-
-    calls = []
-    real = semcom.jobs.sweep_attack
-    monkeypatch.setattr(semcom.jobs, "sweep_attack",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
     code, output, out = _run(tmp_path, doc)
     assert code == 0, output
-    assert len(calls) == 1
+    assert len(sweep_calls) == 2, "the first run's point, then the changed one again"
     assert [p["eps"] for p in json.loads((out / "results.json").read_text())["points"]] == [0, 2]
 
 
-def test_no_resume_recomputes_every_point(tmp_path, monkeypatch):
+def test_no_resume_recomputes_every_point(tmp_path, sweep_calls):
     doc = {**SMALL, "adversary": {"eps": [0, 1], "attacks": [{"kind": "gaussian"}]}}
     code, output, out = _run(tmp_path, doc)
-    assert code == 0, output
+    assert code == 0 and len(sweep_calls) == 1, output
     (out / "results.json").unlink()
-    import semcom.jobs
-
-    calls = []
-    real = semcom.jobs.sweep_attack
-    monkeypatch.setattr(semcom.jobs, "sweep_attack",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
-    assert _run(tmp_path, doc)[0] == 0 and calls == []  # resumed: nothing left to do
+    assert _run(tmp_path, doc)[0] == 0 and len(sweep_calls) == 1  # resumed: nothing left to do
     (out / "results.json").unlink()
-    assert _run(tmp_path, doc, "--no-resume")[0] == 0 and calls == [1]
+    assert _run(tmp_path, doc, "--no-resume")[0] == 0 and len(sweep_calls) == 2
 
 
 def test_ray_executor_without_ray_is_bad_input(tmp_path):

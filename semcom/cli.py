@@ -1,4 +1,4 @@
-"""The ``semcom`` command line: run, validate, list, report.
+"""The ``semcom`` command line: run, validate, list, report, cache.
 
 A thin layer: it validates the whole scenario before computing anything,
 configures logging, and maps errors to exit codes — 0 ok, 2 bad input (one
@@ -17,13 +17,23 @@ import click
 __all__ = ["main"]
 
 
-class _BadInput(click.ClickException):
-    """Exit code 2 with one line on stderr."""
+class _OneLine(click.ClickException):
+    """One ``error:`` line on stderr, no traceback."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {' '.join(self.message.splitlines())}", err=True)
+
+
+class _BadInput(_OneLine):
+    """Exit code 2: the input (scenario, options, run folder) is wrong."""
 
     exit_code = 2
 
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+
+class _Failure(_OneLine):
+    """Exit code 1: the run itself failed."""
+
+    exit_code = 1
 
 
 def _fail_bad_input(err: Exception) -> None:
@@ -58,25 +68,46 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: runs/<scenario name>).")
-@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, …")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Run folder (default: runs/<scenario name>).")
+@click.option("--device", default="cpu", show_default=True,
+              help="torch device: cpu, cuda, cuda:1, …")
 @click.option("--overwrite", is_flag=True, help="Replace a finished run in the run folder.")
-@click.option("--executor", type=click.Choice(["local"]), default="local", show_default=True,
-              help="Where grid points run.")
-def run(scenario: str, out: str | None, device: str, overwrite: bool, executor: str) -> None:
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Continue an unfinished run from its journal, or recompute every grid point.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where jobs run: this process, or Ray tasks ($RAY_ADDRESS joins a cluster).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="CPUs of a local Ray (default: all); ignored with $RAY_ADDRESS.")
+def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bool, executor: str,
+        workers: int | None) -> None:
     """Run SCENARIO (a YAML file) and write its report; an unfinished run resumes."""
     sc = _load(scenario)
     device = _device(device)
     from semcom.data import DatasetNotFoundError
+    from semcom.executors import ExecutorError, make_executor
+    from semcom.jobs import PointError
     from semcom.paths import cache_dir
-    from semcom.runner import RunExistsError, run_scenario
+    from semcom.runner import RunFolderError, run_scenario
     from semcom.store import ModelStore
 
     folder = Path(out) if out else Path("runs") / sc.name
     try:
-        run_scenario(sc, folder, store=ModelStore(cache_dir()), device=device, overwrite=overwrite)
-    except (RunExistsError, DatasetNotFoundError) as err:
+        runner = make_executor(executor, workers=workers)
+    except ExecutorError as err:
         _fail_bad_input(err)
+    try:
+        run_scenario(sc, folder, store=ModelStore(cache_dir()), device=device, overwrite=overwrite,
+                     resume=resume, executor=runner)
+    except (RunFolderError, DatasetNotFoundError) as err:
+        _fail_bad_input(err)
+    except PointError as err:
+        raise _Failure(f"{err}; the finished points are kept: fix the cause and run again "
+                       "to resume") from None
+    except ExecutorError as err:
+        raise _Failure(str(err)) from None
+    finally:
+        runner.close()
     click.echo(f"report: {folder / 'report.md'}")
 
 
@@ -141,6 +172,73 @@ def report(run_dir: str) -> None:
     inputs = load_dataset(spec, split="test").images[: sc["report"]["grid_samples"]].numpy()
     write_outputs(folder, results, np.asarray(inputs))
     click.echo(f"report: {folder / 'report.md'}")
+
+
+def _size(n: float) -> str:
+    """Bytes in decimal units: ``812 B``, ``1.3 MB``."""
+    units = ["B", "kB", "MB", "GB"]
+    while n >= 1000 and len(units) > 1:
+        n, units = n / 1000, units[1:]
+    return f"{n:.0f} B" if units[0] == "B" else f"{n:.1f} {units[0]}"
+
+
+@main.group()
+def cache() -> None:
+    """Inspect, check and empty the model store ($SEMCOM_CACHE or the user cache folder)."""
+
+
+def _store():
+    from semcom.paths import cache_dir
+    from semcom.store import ModelStore
+
+    return ModelStore(cache_dir())
+
+
+@cache.command("list")
+def cache_list() -> None:
+    """Show every stored model: key, kind, size and creation time."""
+    store = _store()
+    entries = store.entries()
+    click.echo(f"{'key':<16}  {'kind':<18}  {'size':>9}  created")
+    for e in entries:
+        kind = e.kind or ("(unreadable)" if e.complete else "(incomplete)")
+        click.echo(f"{e.key:<16}  {kind:<18}  {_size(e.size):>9}  {e.created}")
+    total = _size(sum(e.size for e in entries))
+    click.echo(f"{len(entries)} entries, {total} in {store.root / 'models'}")
+
+
+@cache.command("verify")
+@click.option("--prune", is_flag=True, help="Remove the bad entries (rebuilt when next needed).")
+def cache_verify(prune: bool) -> None:
+    """Recompute every entry's SHA-256s; list the bad ones and exit 1 if there are any."""
+    store = _store()
+    entries = store.entries()
+    bad = {e.key: reason for e in entries if (reason := store.verify(e.key))}
+    for key, reason in bad.items():
+        click.echo(f"bad {key}: {reason}" + ("; removed" if prune else ""))
+        if prune:
+            store.remove(key)
+    click.echo(f"{len(entries)} entries checked, {len(bad)} bad")
+    if bad:
+        sys.exit(1)
+
+
+@cache.command("clear")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def cache_clear(yes: bool) -> None:
+    """Remove every stored model (parsed data sets are kept)."""
+    store = _store()
+    entries = store.entries()
+    if not entries:
+        click.echo(f"nothing to remove in {store.root / 'models'}")
+        return
+    total = _size(sum(e.size for e in entries))
+    if not yes:
+        where = store.root / "models"
+        click.confirm(f"Remove {len(entries)} stored models ({total}) from {where}?", abort=True)
+    for e in entries:
+        store.remove(e.key)
+    click.echo(f"removed {len(entries)} entries ({total})")
 
 
 if __name__ == "__main__":

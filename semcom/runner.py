@@ -1,9 +1,14 @@
 """Runs a scenario: trains or loads models, sweeps every grid point, writes the run folder.
 
-Grid = models × channels × SNRs × attacks (× ε inside each sweep). Each finished
-sweep is journalled (``journal.jsonl``, appended and fsynced) so an
-interrupted run resumes without recomputing it; result files are written
-atomically at the end.
+Grid = models × defences × channels × SNRs × attacks (× ε inside each sweep).
+The run is planned as three phases of jobs (:mod:`semcom.jobs`) handed to an
+executor (:mod:`semcom.executors`: in process, or Ray): the models the
+unfinished points need are trained, then their hardened receivers, then the
+points are swept. Each finished point is journalled (``journal.jsonl``,
+appended and fsynced, with a fingerprint of everything that determines its
+numbers) so a run killed at any moment resumes without recomputing it, and a
+changed scenario never reuses a stale point. Result files are written
+atomically at the end; ``results.json`` is written last and marks a finished run.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,39 +28,32 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom.executors import Executor, InProcessExecutor, JobEnv
+from semcom.hardening import HardeningConfig
+from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.metrics import aaddc, get_metric
 from semcom.scenario import Scenario
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
-from semcom.sweep import AttackSpec, SweepResult, derive_seed, sweep_attack
+from semcom.sweep import AttackSpec, SweepResult, derive_seed
+from semcom.training import TrainConfig
 
-__all__ = ["RunExistsError", "GridPoint", "run_scenario", "grid", "SCHEMA_VERSION"]
+__all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid",
+           "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 OUTPUTS = ("results.json", "results.csv", "report.md", "figures", "samples", "journal.jsonl",
            "scenario.resolved.json", "environment.json")
+MARKER = "scenario.resolved.json"
+"""Written first into every run folder: a non-empty folder without it is not semcom's."""
 
 
-class RunExistsError(ValueError):
+class RunFolderError(ValueError):
+    """The run folder cannot be used as asked (bad input: the message says what to do)."""
+
+
+class RunExistsError(RunFolderError):
     """The run folder holds a finished run and ``overwrite`` was not asked for."""
-
-
-@dataclass(frozen=True)
-class GridPoint:
-    """One sweep: a model behind a defence, on a channel at an SNR, under one attack."""
-
-    model: str
-    defense: str
-    channel: str
-    snr_db: float | None
-    attack: str
-
-    @property
-    def key(self) -> str:
-        return config_key(self.__dict__)
-
-    def labels(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def grid(sc: Scenario) -> Iterator[tuple[GridPoint, Any, Any, Any, Any]]:
@@ -72,37 +71,85 @@ def _attack_spec(cfg) -> AttackSpec:
     return AttackSpec(name=cfg.name, kind=cfg.kind, **fields)
 
 
-def _prepare_folder(out: Path, overwrite: bool) -> dict[str, dict]:
-    """Create or reuse ``out``; returns the journal of finished grid points."""
+def _sweep_seed(sc: Scenario, point: GridPoint) -> int:
+    """The seed of a point's sweep: per link, so every attack meets the same channel draws."""
+    return derive_seed(sc.seed, point.channel, str(point.snr_db))
+
+
+_SHARED_BY_POINTS = {"name": True, "description": True, "models": True, "defenses": True,
+                     "channels": True, "aaddc_baselines": True, "report": {"grid_eps"},
+                     "adversary": {"attacks"}}
+
+
+def _fingerprint(sc: Scenario, m, d, ch, at) -> str:
+    """Key of every setting that determines a point's numbers: its journal entry must match."""
+    common = sc.model_dump(mode="json", exclude=_SHARED_BY_POINTS)
+    own = {name: cfg.model_dump(mode="json") for name, cfg in
+           (("model", m), ("defense", d), ("channel", ch), ("attack", at))}
+    return config_key({"common": common, **own})
+
+
+def _is_run_folder(out: Path) -> bool:
+    """Absent, empty (bar temp files of a killed write), or holding semcom's marker file."""
+    if not out.exists():
+        return True
+    if not out.is_dir():
+        return False
+    return (out / MARKER).is_file() or all(p.name.endswith(".tmp") for p in out.iterdir())
+
+
+def _check_folder(out: Path, *, overwrite: bool) -> None:
+    """Raise :class:`RunFolderError` if ``out`` may not be written as asked (writes nothing)."""
+    if not _is_run_folder(out):
+        raise RunFolderError(f"{out}: is not a semcom run folder (no {MARKER}); "
+                             "choose a new or empty --out")
     if (out / "results.json").exists() and not overwrite:
-        raise RunExistsError(
-            f"{out}: holds a finished run; pass --overwrite to replace it or --out to write elsewhere"
-        )
-    if overwrite:
+        raise RunExistsError(f"{out}: holds a finished run; pass --overwrite to replace it "
+                             "or --out to write elsewhere")
+
+
+def _prepare_folder(out: Path, *, overwrite: bool, resume: bool) -> dict[str, dict]:
+    """Create or reuse ``out``; returns the journal of finished points (empty unless resuming)."""
+    if overwrite or not resume:
         for name in OUTPUTS:
             target = out / name
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    journal: dict[str, dict] = {}
+    return _read_journal(out)
+
+
+def _read_journal(out: Path) -> dict[str, dict]:
+    """Finished points by key. A line cut short by a kill (or otherwise unreadable) is dropped
+    from the file, so the next append starts on a line of its own; its point is recomputed."""
     path = out / "journal.jsonl"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill: its point is recomputed
-            if (out / "samples" / f"{entry['key']}.npy").exists():
-                journal[entry["key"]] = entry
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8", errors="replace")
+    journal, kept = {}, []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{16}", key):
+            continue
+        kept.append(line)
+        if (out / "samples" / f"{key}.npy").exists():
+            journal[key] = entry
+    if len(kept) != len(text.splitlines()) or not text.endswith("\n"):
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
     return journal
 
 
-def _journal(out: Path, key: str, point: GridPoint, result: SweepResult) -> dict:
-    buf = _npy_bytes(result.grid)
-    atomic_write_bytes(out / "samples" / f"{key}.npy", buf)
-    entry = {"key": key, **point.labels(), "eps": result.eps, "metrics": result.metrics,
+def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) -> dict:
+    key = job.point.key
+    atomic_write_bytes(out / "samples" / f"{key}.npy", _npy_bytes(result.grid))
+    entry = {"key": key, **job.point.labels(), "config": fingerprint, "seed": job.seed,
+             "eps": result.eps, "metrics": result.metrics,
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db}
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(entry) + "\n")
+        f.write(json.dumps(entry, allow_nan=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
     return entry
@@ -114,12 +161,13 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _environment(sc: Scenario, device: str) -> dict[str, Any]:
+def _environment(sc: Scenario, device: str, executor: Executor) -> dict[str, Any]:
     import platform
     import sys
     from importlib.metadata import version
 
-    pkgs = ["semcom", "torch", "torchvision", "torchmetrics", "sionna-no-rt", "numpy", "lpips"]
+    pkgs = ["semcom", "torch", "torchvision", "torchmetrics", "sionna-no-rt", "numpy", "lpips",
+            "ray"]
     versions = {}
     for p in pkgs:
         try:
@@ -127,7 +175,56 @@ def _environment(sc: Scenario, device: str) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a missing optional package is recorded as absent
             versions[p] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(), "device": device,
-            "torch_threads": torch.get_num_threads(), "seed": sc.seed, "versions": versions}
+            "executor": type(executor).__name__, "torch_threads": torch.get_num_threads(),
+            "seed": sc.seed, "versions": versions}
+
+
+def _seeds(sc: Scenario) -> dict[str, Any]:
+    """The seeds of a run: the scenario's (data split, training, hardening), each link's sweep."""
+    links = {(p.channel, p.snr_db): _sweep_seed(sc, p) for p, *_ in grid(sc)}
+    return {"scenario": sc.seed,
+            "sweeps": [{"channel": ch, "snr_db": snr, "seed": s} for (ch, snr), s in links.items()]}
+
+
+@dataclass
+class _Plan:
+    """The jobs the unfinished points need, each named as its result is among the shared objects.
+
+    Training jobs are named by their config, so two model entries that train
+    the same network share one job; ``models`` maps ``model:<name>`` to its
+    training job. Hardened receivers are ``receiver:<model>/<defence>/<link>``.
+    """
+
+    train: dict[str, TrainJob] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+    harden: dict[str, HardenJob] = field(default_factory=dict)
+    points: list[PointJob] = field(default_factory=list)
+
+
+def _plan(sc: Scenario, todo: list[tuple], data_key: dict) -> _Plan:
+    plan = _Plan()
+    for point, m, d, ch, at in todo:
+        cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
+        model = f"model:{m.name}"
+        plan.models[model] = f"train:{config_key(asdict(cfg))}"
+        plan.train[plan.models[model]] = TrainJob(cfg, data_key)
+        receiver = model
+        if d.kind != "none":
+            receiver = f"receiver:{m.name}/{d.name}/{ch.name}/{point.snr_db}"
+            hcfg = HardeningConfig(kind=d.kind, eps=d.eps, steps=d.steps, k=d.k, epochs=d.epochs,
+                                   lr=d.lr, distance=d.distance, seed=sc.seed)
+            plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
+        adv = sc.adversary
+        plan.points.append(PointJob(
+            point, receiver, ch, _attack_spec(at), tuple(adv.eps_values), adv.norm,
+            tuple(sc.metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples))
+    return plan
+
+
+def _run_phase(executor: Executor, jobs: dict[str, Any], shared: dict, env: JobEnv) -> dict:
+    """Run ``jobs`` (by name) and return their results by the same names."""
+    names = list(jobs)
+    return {names[i]: result for i, result in executor.map([jobs[n] for n in names], shared, env)}
 
 
 def run_scenario(
@@ -137,63 +234,51 @@ def run_scenario(
     store: ModelStore,
     device: str = "cpu",
     overwrite: bool = False,
+    resume: bool = True,
+    executor: Executor | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Run ``sc`` into ``out`` and return the ``results.json`` document."""
+    """Run ``sc`` into ``out`` and return the ``results.json`` document.
+
+    An unfinished run in ``out`` resumes from its journal unless ``resume`` is
+    False; a finished one is replaced only with ``overwrite``. A grid point that
+    fails (e.g. :class:`semcom.jobs.PointError` on NaN/Inf) stops the run; the
+    points finished before it stay journalled.
+    """
     from semcom.data import DataSpec, load_dataset
-    from semcom.hardening import HardeningConfig, get_or_harden
-    from semcom.link import build_link
     from semcom.report import write_outputs
-    from semcom.training import TrainConfig, get_or_train
 
-    journal = _prepare_folder(out, overwrite)
-    resolved = sc.model_dump(mode="json")
-    atomic_write_text(out / "scenario.resolved.json", json.dumps(resolved, indent=2))
-    atomic_write_text(out / "environment.json", json.dumps(_environment(sc, device), indent=2))
-
+    executor = executor or InProcessExecutor()
+    _check_folder(out, overwrite=overwrite)
     spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
                     train_size=sc.data.train_samples, test_size=sc.data.test_samples)
-    train = load_dataset(spec, split="train")
+    train = load_dataset(spec, split="train")  # a missing data set fails before anything is written
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
 
-    trained = {}
-    for m in sc.models:
-        cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
-        trained[m.name] = get_or_train(cfg, train.images, data_key, store, device=device, progress=progress)
+    journal = _prepare_folder(out, overwrite=overwrite, resume=resume)
+    resolved = sc.model_dump(mode="json")
+    atomic_write_text(out / MARKER, json.dumps(resolved, indent=2))
+    atomic_write_text(out / "environment.json",
+                      json.dumps(_environment(sc, device, executor), indent=2))
 
-    receivers: dict[tuple, Any] = {}
-
-    def receiver(m, d, ch, snr):
-        """The model behind defence ``d`` on this link (hardened once, then from the store)."""
-        if d.kind == "none":
-            return trained[m.name]
-        key = (m.name, d.name, ch.name, snr)
-        if key not in receivers:
-            cfg = HardeningConfig(kind=d.kind, eps=d.eps, steps=d.steps, k=d.k, epochs=d.epochs, lr=d.lr,
-                                  distance=d.distance, seed=sc.seed)
-            link_key = {**ch.model_dump(mode="json"), "snr_db": snr}
-            receivers[key] = get_or_harden(
-                trained[m.name], lambda t: build_link(t, ch, snr), link_key, train.images, cfg, store,
-                device=device, progress=progress)
-        return receivers[key]
-
-    entries = []
     points = list(grid(sc))
-    for point, m, d, ch, at in tqdm(points, desc="grid points", disable=progress is False or None):
-        key = point.key
-        if key not in journal:
-            link = build_link(receiver(m, d, ch, point.snr_db), ch, point.snr_db).to(device)
-            result = sweep_attack(
-                link, test.images, _attack_spec(at), sc.adversary.eps_values, norm=sc.adversary.norm,
-                metric_names=sc.metrics, batch_size=sc.eval_batch_size,
-                seed=derive_seed(sc.seed, point.channel, str(point.snr_db)),
-                grid_samples=sc.report.grid_samples,
-            )
-            journal[key] = _journal(out, key, point, result)
-        entries.append(journal[key])
+    fingerprints = {p.key: _fingerprint(sc, *cfgs) for p, *cfgs in points}
+    todo = [(p, *cfgs) for p, *cfgs in points
+            if journal.get(p.key, {}).get("config") != fingerprints[p.key]]
+    plan = _plan(sc, todo, data_key)
+    env = JobEnv(str(store.root), device, progress)
 
-    results = _results(sc, resolved, entries)
+    trained = _run_phase(executor, plan.train, {"train": train.images}, env)
+    models = {name: trained[job] for name, job in plan.models.items()}
+    receivers = _run_phase(executor, plan.harden, {"train": train.images, **models}, env)
+    finished = executor.map(plan.points, {"test": test.images, **models, **receivers}, env)
+    for i, result in tqdm(finished, total=len(plan.points), desc="grid points",
+                          disable=progress is False or None):
+        job = plan.points[i]
+        journal[job.point.key] = _journal(out, job, fingerprints[job.point.key], result)
+
+    results = _results(sc, resolved, [journal[p.key] for p, *_ in points])
     write_outputs(out, results, test.images[: sc.report.grid_samples].numpy())
     return results
 
@@ -212,4 +297,5 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict]) -> dict[str, Any
             curve = [p[name] for p in e["metrics"]]
             value = aaddc(e["eps"], curve, higher_is_better=metric.higher_is_better, baseline=base)
             areas.append({**head, "metric": name, "value": value, "baseline": base})
-    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "points": points, "aaddc": areas}
+    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc),
+            "points": points, "aaddc": areas}

@@ -10,6 +10,7 @@ the key path, e.g. ``scenarios/x.yaml: adversary.attacks[1].steps: must be
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,8 +19,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LIMITS"]
 
-LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000}
-"""Upper bounds that keep a scenario from exhausting a workstation."""
+LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000,
+          "decoder_passes": 10**10}
+"""Upper bounds that keep a scenario from exhausting a workstation (``decoder_passes``: the
+whole study's work, see :meth:`Scenario.decoder_passes`)."""
+
+NOMINAL_SPLIT = 10_000
+"""Images assumed for a split whose size a scenario leaves open (MNIST's test split)."""
 
 
 class ScenarioError(ValueError):
@@ -27,7 +33,7 @@ class ScenarioError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataConfig(_Frozen):
@@ -210,7 +216,7 @@ class AdversaryConfig(_Frozen):
 
 class ReportConfig(_Frozen):
     grid_samples: int = Field(6, ge=1, le=32)
-    grid_eps: list[float] | None = None
+    grid_eps: list[float] | None = Field(None, max_length=LIMITS["eps_points"])
 
 
 def _known_metric(name: str) -> str:
@@ -249,6 +255,31 @@ class Scenario(_Frozen):
                 raise ValueError(f"{what} labels must be unique (set `label` on repeated ones)")
         return self
 
+    @model_validator(mode="after")
+    def _bounded_work(self) -> Scenario:
+        passes = self.decoder_passes()
+        if passes > LIMITS["decoder_passes"]:
+            raise ValueError(
+                f"the study needs about {passes:.1e} decoder passes; the limit is "
+                f"{LIMITS['decoder_passes']:.0e}: use fewer `data.test_samples`, `adversary.eps` "
+                "values, attack `steps`, epochs or grid points, or split it into several scenarios")
+        return self
+
+    def decoder_passes(self) -> int:
+        """The study's work in decoder passes (one image through the receiver, with or without
+        its gradient): the sweeps (grid points × test images × ε values × (attack steps + 1)),
+        training (images × epochs) and hardening (images × epochs × (1 + k·(steps + 2))).
+        A split of unset size counts as :data:`NOMINAL_SPLIT` images."""
+        n_test = self.data.test_samples or NOMINAL_SPLIT
+        n_train = self.data.train_samples or NOMINAL_SPLIT
+        links = sum(len(ch.snr_db) or 1 for ch in self.channels) * len(self.models)
+        per_link = sum(getattr(a, "steps", 0) + 1 for a in self.adversary.attacks)
+        sweeps = links * len(self.defenses) * per_link * n_test * len(self.adversary.eps_values)
+        training = n_train * sum(m.epochs for m in self.models)
+        hardening = links * n_train * sum(d.epochs * (1 + d.k * (d.steps + 2))
+                                          for d in self.defenses if d.kind != "none")
+        return sweeps + training + hardening
+
 
 def _one_of(value: str, registry: dict) -> str:
     if value not in registry:
@@ -270,7 +301,11 @@ def _key_path(loc: tuple[Any, ...]) -> str:
             continue
         if part in ("list[float]", "EpsRange") or str(part).startswith("function-"):
             continue
-        path += f".{part}" if path else str(part)
+        if part == "[key]":  # pydantic's marker: the mapping key itself is wrong
+            path += " (key)"
+            continue
+        name = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(part)) else repr(part)
+        path += f".{name}" if path else name  # odd user keys quoted: one line, unambiguous
         prev_index = False
     return path or "(top level)"
 

@@ -4,7 +4,8 @@ For each chunk of test images the clean latents and reconstructions are
 computed once; each ε > 0 then runs the attack (no attack work at ε = 0) and
 the attacked link is evaluated over *evaluation* channel draws that are the
 same for every attack and ε (paired comparison), seeded apart from the draws
-the attacker optimised over.
+the attacker optimised over. NaN or Inf in a latent or an output stops the
+sweep with :class:`NonFiniteError` rather than being averaged into the report.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from adversary import gaussian_jamming, make_target, pgd
 from semcom.link import Link, inference_copy
 from semcom.metrics import get_metric
 
-__all__ = ["AttackSpec", "SweepResult", "sweep_attack", "derive_seed", "PRECISIONS"]
+__all__ = ["AttackSpec", "SweepResult", "NonFiniteError", "sweep_attack", "derive_seed", "PRECISIONS"]
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -30,6 +31,23 @@ def derive_seed(*parts: int | str) -> int:
     """A 63-bit seed derived deterministically from ints and strings."""
     ints = [p if isinstance(p, int) else zlib.crc32(p.encode()) for p in parts]
     return int(np.random.SeedSequence(ints).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+class NonFiniteError(ArithmeticError):
+    """NaN or Inf in the latents or the link's outputs at one ε (``str`` says which)."""
+
+    def __init__(self, where: str, eps: float) -> None:
+        super().__init__(where, eps)
+        self.where, self.eps = where, eps
+
+    def __str__(self) -> str:
+        return f"NaN/Inf in the {self.where} at ε={self.eps:g}"
+
+
+def _check_finite(t: torch.Tensor, where: str, eps: float) -> torch.Tensor:
+    if not torch.isfinite(t).all():
+        raise NonFiniteError(where, eps)
+    return t
 
 
 @dataclass(frozen=True)
@@ -118,12 +136,13 @@ def sweep_attack(
         x = x.to(device)
         eval_seed = derive_seed(seed, "eval", chunk_index)
         with torch.no_grad():
-            z = link.transmitter(x)
+            z = _check_finite(link.transmitter(x), "latents", 0.0)
             with autocast:
                 # The noiseless link output: at δ = 0 an untargeted attack's loss is then exactly
                 # zero on an ideal link, and its first step deterministic (see adversary.pgd).
-                clean_ideal = link.receiver(link.mapper.to_symbols(z)).float()
-                clean_link = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed)).float()
+                clean_ideal = _check_finite(link.receiver(link.mapper.to_symbols(z)).float(), "outputs", 0.0)
+                clean_gen = torch.Generator(device).manual_seed(eval_seed)
+                clean_link = _check_finite(link.deliver(z, generator=clean_gen).float(), "outputs", 0.0)
         for i, eps in enumerate(eps_values):
             if eps == 0:
                 delta = torch.zeros_like(z)
@@ -132,9 +151,11 @@ def sweep_attack(
                 with autocast:
                     delta = _perturbation(attack, link, z, clean_ideal, float(eps), norm, gen)
             with torch.no_grad():
+                attacked = _check_finite(z + delta, "attacked latents", eps)
+                eval_gen = torch.Generator(device).manual_seed(eval_seed)
                 with autocast:
-                    out = link.deliver(z + delta, generator=torch.Generator(device).manual_seed(eval_seed))
-                out = out.float()
+                    out = link.deliver(attacked, generator=eval_gen)
+                out = _check_finite(out.float(), "outputs", eps)
                 for j, m in enumerate(metrics):
                     sums[i, j] += m.fn(out, x).sum().item()
                     sums_clean[i, j] += m.fn(out, clean_link).sum().item()

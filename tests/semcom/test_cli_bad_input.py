@@ -46,7 +46,8 @@ CASES = [
     ("unknown channel", _with("channels.0.kind", "wormhole"), "channels[0].kind: must be one of"),
     ("ideal with snr", _with("channels.0.snr_db", [10]), "channels[0]: the ideal link has no noise"),
     ("awgn without snr", _with("channels.1.snr_db", []), "channels[1]: a awgn link needs `snr_db`"),
-    ("snr not finite", _with("channels.1.snr_db", [float("inf")]), "channels[1].snr_db:"),
+    ("snr not finite", _with("channels.1.snr_db", [float("inf")]),
+     "channels[1].snr_db[0]: input should be a finite number; got inf"),
     ("unknown metric", _with("metrics", ["ssim", "beauty"]), "metrics[1]: must be one of"),
     ("unknown dataset", _with("data", {"name": "imagenet"}), "data.name: must be one of"),
     ("too many samples", _with("data", {"test_samples": 10**9}), "data.test_samples: must be ≤"),
@@ -55,6 +56,15 @@ CASES = [
     ("bad name", _with("name", "../escape"), "name:"),
     ("baseline for absent metric", _with("aaddc_baselines", {"lpips": 1.0}), "aaddc_baselines"),
     ("missing adversary", {k: v for k, v in VALID.items() if k != "adversary"}, "adversary: required key is missing"),
+    ("odd key on one line", _with("report", {"a\nb: c": 1}), "report.'a\\nb: c': unknown key"),
+    ("nan baseline", _with("aaddc_baselines", {"ssim": float("nan")}),
+     "aaddc_baselines.ssim: input should be a finite"),
+    ("inf weight", _with("models.0.weight", float("inf")),
+     "models[0].weight: input should be a finite"),
+    ("exhausting study", {**_with("adversary", {"eps": {"start": 0, "stop": 1, "num": 200},
+                                                "attacks": [{"kind": "pgd", "steps": 1000}]}),
+                          "data": {"test_samples": 10**5}},
+     "(top level): the study needs about 4.0e+10 decoder passes; the limit is 1e+10"),
 ]
 
 

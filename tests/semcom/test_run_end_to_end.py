@@ -104,7 +104,7 @@ def test_rerun_reuses_stored_models_and_gives_identical_numbers(finished_run, mo
     assert after["points"] == before["points"] and after["aaddc"] == before["aaddc"]
 
 
-def test_unfinished_run_resumes_from_the_journal(finished_run, monkeypatch, tmp_path):
+def test_unfinished_run_resumes_from_the_journal(finished_run, sweep_calls, tmp_path):
     import shutil
 
     scenario, out = finished_run
@@ -114,14 +114,9 @@ def test_unfinished_run_resumes_from_the_journal(finished_run, monkeypatch, tmp_
     journal = (partial / "journal.jsonl").read_text().splitlines()
     (partial / "journal.jsonl").write_text("\n".join(journal[:-2]) + "\n" + journal[-2][:20])  # last line cut
 
-    import semcom.runner
-
-    calls = []
-    real = semcom.runner.sweep_attack
-    monkeypatch.setattr(semcom.runner, "sweep_attack", lambda *a, **k: calls.append(1) or real(*a, **k))
     code, output = _invoke("run", str(scenario), "--out", str(partial))
     assert code == 0, output
-    assert len(calls) == 2, "only the two unfinished grid points are recomputed"
+    assert len(sweep_calls) == 2, "only the two unfinished grid points are recomputed"
     a = json.loads((partial / "results.json").read_text())
     b = json.loads((out / "results.json").read_text())
     assert a["points"] == b["points"]

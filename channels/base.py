@@ -8,9 +8,10 @@ A channel maps transmitted complex symbols ``x`` to received symbols
 with unit average symbol energy (``Es = 1``). A jammer transmitting ``j``
 over the air reaches the receiver through its own channel ``h_j``, an
 independent draw of the same model: ``y = h ⊙ x + h_j ⊙ j + n`` (ARCHITECTURE
-§3, "Placement"); the receiver knows ``h`` only and equalises with it. Settings (fading block length,
-equaliser) go in at construction; data, SNR and the random generator at call
-time. Every channel is a :class:`torch.nn.Module` and differentiable w.r.t.
+§3, "Placement"); the receiver knows ``h`` only and equalises with it.
+
+Settings (fading block length, equaliser) go in at construction; data, SNR
+and the random generator at call time. Every channel is a :class:`torch.nn.Module` and differentiable w.r.t.
 ``x``, so attacks can backpropagate through it.
 
 New channels join the registry with :func:`register_channel`; the runner and

@@ -11,8 +11,9 @@ independent draw of the same model: ``y = h ⊙ x + h_j ⊙ j + n`` (ARCHITECTUR
 §3, "Placement"); the receiver knows ``h`` only and equalises with it.
 
 Settings (fading block length, equaliser) go in at construction; data, SNR
-and the random generator at call time. Every channel is a :class:`torch.nn.Module` and differentiable w.r.t.
-``x``, so attacks can backpropagate through it.
+and the random generator at call time. Every channel is a
+:class:`torch.nn.Module` and differentiable w.r.t. ``x``, so attacks can
+backpropagate through it.
 
 New channels join the registry with :func:`register_channel`; the runner and
 the CLI build them by name with :func:`make_channel`.

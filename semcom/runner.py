@@ -22,10 +22,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom.gap import equal_damage_table
 from semcom.metrics import aaddc, get_metric
-from semcom.scenario import Scenario
+from semcom.scenario import Scenario, ScenarioError
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
 from semcom.sweep import AttackSpec, SweepResult, derive_seed, sweep_attack
+from semcom.threats import CLASS_TARGET
 
 __all__ = ["RunExistsError", "GridPoint", "run_scenario", "grid", "SCHEMA_VERSION"]
 
@@ -100,7 +102,8 @@ def _journal(out: Path, key: str, point: GridPoint, result: SweepResult) -> dict
     buf = _npy_bytes(result.grid)
     atomic_write_bytes(out / "samples" / f"{key}.npy", buf)
     entry = {"key": key, **point.labels(), "eps": result.eps, "metrics": result.metrics,
-             "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db}
+             "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
+             "budget": result.budgets, "queries": result.queries}
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")
         f.flush()
@@ -146,16 +149,18 @@ def run_scenario(
     from semcom.report import write_outputs
     from semcom.training import TrainConfig, get_or_train
 
-    journal = _prepare_folder(out, overwrite)
-    resolved = sc.model_dump(mode="json")
-    atomic_write_text(out / "scenario.resolved.json", json.dumps(resolved, indent=2))
-    atomic_write_text(out / "environment.json", json.dumps(_environment(sc, device), indent=2))
-
     spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
                     train_size=sc.data.train_samples, test_size=sc.data.test_samples)
     train = load_dataset(spec, split="train")
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
+    _check_labels(sc, train)
+
+    journal = _prepare_folder(out, overwrite)
+    resolved = sc.model_dump(mode="json")
+    atomic_write_text(out / "scenario.resolved.json", json.dumps(resolved, indent=2))
+    atomic_write_text(out / "environment.json", json.dumps(_environment(sc, device), indent=2))
+    classifier = _reference_classifier(sc, train, data_key, store, device, progress)
 
     trained = {}
     for m in sc.models:
@@ -185,10 +190,13 @@ def run_scenario(
         if key not in journal:
             link = build_link(receiver(m, d, ch, point.snr_db), ch, point.snr_db).to(device)
             result = sweep_attack(
-                link, test.images, _attack_spec(at), sc.adversary.eps_values, norm=sc.adversary.norm,
+                link, test.images, _attack_spec(at), sc.adversary.budget_values,
+                norm=sc.adversary.norm,
                 metric_names=sc.metrics, batch_size=sc.eval_batch_size,
                 seed=derive_seed(sc.seed, point.channel, str(point.snr_db)),
-                grid_samples=sc.report.grid_samples,
+                grid_samples=sc.report.grid_samples, budget_axis=sc.adversary.budget_axis,
+                placement=sc.adversary.placement, labels=test.labels,
+                train=(train.images, train.labels), classifier=classifier,
             )
             journal[key] = _journal(out, key, point, result)
         entries.append(journal[key])
@@ -199,17 +207,55 @@ def run_scenario(
 
 
 def _results(sc: Scenario, resolved: dict, entries: list[dict]) -> dict[str, Any]:
+    """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis`` and
+    ``equal_damage_gaps`` are additive)."""
     points, areas = [], []
     labels = ("model", "defense", "channel", "snr_db", "attack")
     for e in entries:
         head = {k: e[k] for k in labels}
+        budgets = e.get("budget", e["eps"])
+        queries = e.get("queries", [None] * len(budgets))
         for i, eps in enumerate(e["eps"]):
             points.append({**head, "eps": eps, "psr_db": e["psr_db"][i], "metrics": e["metrics"][i],
-                           "metrics_vs_clean": e["metrics_vs_clean"][i]})
+                           "metrics_vs_clean": e["metrics_vs_clean"][i], "budget": budgets[i],
+                           "queries": queries[i]})
         for name in sc.metrics:
             metric = get_metric(name)
             base = sc.aaddc_baselines.get(name, metric.default_baseline)
             curve = [p[name] for p in e["metrics"]]
-            value = aaddc(e["eps"], curve, higher_is_better=metric.higher_is_better, baseline=base)
+            value = aaddc(budgets, curve, higher_is_better=metric.higher_is_better, baseline=base)
             areas.append({**head, "metric": name, "value": value, "baseline": base})
-    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "points": points, "aaddc": areas}
+    jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
+    axis = sc.adversary.budget_axis
+    gaps = equal_damage_table(points, jamming[0], sc.metrics, budget_axis=axis) if jamming else []
+    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "points": points,
+            "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps}
+
+
+def _check_labels(sc: Scenario, train) -> None:
+    """Semantic metrics and ``class:<k>`` targets need a labelled data set with class k."""
+    needs = [m for m in sc.metrics if get_metric(m).needs]
+    for i, at in enumerate(sc.adversary.attacks):
+        target = getattr(at, "target", None) or ""
+        if not target.startswith(CLASS_TARGET):
+            continue
+        if train.num_classes is None:
+            raise ScenarioError(f"adversary.attacks[{i}].target: {target!r} needs a labelled "
+                                f"data set; {sc.data.name!r} has no labels")
+        if int(target.removeprefix(CLASS_TARGET)) >= train.num_classes:
+            raise ScenarioError(f"adversary.attacks[{i}].target: {sc.data.name!r} has classes 0 to "
+                                f"{train.num_classes - 1}; got {target!r}")
+    if needs and train.num_classes is None:
+        raise ScenarioError(f"metrics: {needs} need a labelled data set (a reference classifier); "
+                            f"{sc.data.name!r} has no labels")
+
+
+def _reference_classifier(sc: Scenario, train, data_key: dict, store: ModelStore, device: str,
+                          progress: bool | None):
+    """The data set's reference classifier (trained once, then stored), if a metric needs it."""
+    if not any("classifier" in get_metric(m).needs for m in sc.metrics):
+        return None
+    from semcom.classifier import get_or_train_classifier
+
+    return get_or_train_classifier(train.images, train.labels, train.num_classes, data_key, store,
+                                   seed=sc.seed, device=device, progress=progress)

@@ -420,8 +420,24 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
     try:
         return Scenario.model_validate(doc)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = _first_error(exc.errors())
         raise ScenarioError(f"{source}: {_key_path(first['loc'])}: {_describe(first)}") from None
+
+
+_OTHER_FORM = ("list_type", "none_required", "model_type")
+"""Errors saying that an input is not of one form of a union (a list, None, a range)."""
+
+
+def _first_error(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first error; for a key that may be a list or a range (``eps``, ``psr_db``), the
+    error of the form the input has (a bad ``start`` of a range, not "should be a list")."""
+    first = errors[0]
+    if first["type"] in _OTHER_FORM:
+        key = first["loc"][:-1]
+        for err in errors[1:]:
+            if err["loc"][: len(key)] == key and err["type"] not in _OTHER_FORM:
+                return err
+    return first
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -172,7 +172,7 @@ def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
         if UNTARGETED not in by_attack or GAUSSIAN not in by_attack:
             continue
         found = True
-        cols = [symbol, "PSR [dB]"]
+        cols = ["ε" if symbol == "ε" else "PSR budget [dB]", "PSR [dB]"]
         if have_psnr:
             cols += ["PSNR PGD [dB]", "PSNR jam [dB]", "PSNR gap [dB]"]
         if have_ssim:

@@ -250,13 +250,9 @@ class Threat:
         else:  # against the mean transmit power of the training latents
             eps = psr_to_eps(float(value), z.pow(2).mean(0, keepdim=True).sqrt()).item()
         reference, targeted = self._reference(clean, gen)
-        if self.placement == "in_transit":
-            forward, additive = (lambda zp: self.link.deliver(zp, generator=gen)), True
-        else:
-            forward, additive = (lambda zc, d: self.link.deliver(zc, jam=d, generator=gen)), False
         result = universal_perturbation(
-            forward, z, eps=eps, references=reference, targeted=targeted, distance=a.distance,
-            epochs=a.epochs, batch_size=a.batch_size, norm=self.norm, generator=gen,
-            additive=additive,
+            lambda zb, d: self.forward(zb, gen)(d), z, eps=eps, references=reference,
+            targeted=targeted, distance=a.distance, epochs=a.epochs, batch_size=a.batch_size,
+            norm=self.norm, generator=gen, additive=False,
         )
         return self._at_budget(result.delta[None], torch.tensor([eps]))[0]

@@ -17,11 +17,12 @@ package imports neither ``semcom`` nor ``channels``.
 * :func:`make_target` and :data:`TARGETS` — target images for Eq. 5;
 * :data:`DISTANCES`, :func:`get_distance` — per-sample distances ``D``;
 * :func:`project`, :func:`perturbation_norm`, :data:`NORMS` — budgets;
-  :func:`psr_to_eps`, :func:`psr_db` — budgets as power ratios in dB.
+  :func:`psr_to_eps`, :func:`psr_db` — budgets as power ratios in dB;
+  :func:`to_sphere` — a perturbation at exactly its (power) budget.
 """
 
 from adversary.blackbox import ESTIMATORS, BlackBoxResult, blackbox_pgd
-from adversary.budget import NORMS, perturbation_norm, project, psr_db, psr_to_eps
+from adversary.budget import NORMS, perturbation_norm, project, psr_db, psr_to_eps, to_sphere
 from adversary.distances import DISTANCES, get_distance, register_distance
 from adversary.jamming import gaussian_jamming
 from adversary.latent_pgd import PGDResult, pgd
@@ -47,5 +48,6 @@ __all__ = [
     "psr_to_eps",
     "register_distance",
     "register_target",
+    "to_sphere",
     "universal_perturbation",
 ]

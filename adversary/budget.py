@@ -40,7 +40,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["NORMS", "Budget", "perturbation_norm", "project", "psr_db", "psr_to_eps"]
+__all__ = ["NORMS", "Budget", "perturbation_norm", "project", "psr_db", "psr_to_eps", "to_sphere"]
 
 NORMS = ("l2", "linf")
 """The budget norms every attack understands: ``"l2"`` (default) and ``"linf"``."""
@@ -156,6 +156,35 @@ def project(delta: torch.Tensor, eps: Budget, norm: str = "l2") -> torch.Tensor:
     n2 = perturbation_norm(out, "l2")
     shrink = e / n2.clamp_min(tiny) * (1 - 4 * torch.finfo(delta.dtype).eps)
     return out * torch.where(n2 > e, shrink, one).view(view)
+
+
+def to_sphere(delta: torch.Tensor, eps: Budget) -> torch.Tensor:
+    """Scale each sample of ``delta`` onto its L2 sphere: ``‖δ_b‖₂ = ε_b``, the full budget.
+
+    A budget given as a power ratio (:func:`psr_to_eps`) is the power a jammer
+    transmits. Attacks search the ε-ball and the kept iterate of an untargeted
+    attack normally lies on its sphere already; this makes the power exact for
+    every sample. A zero ``δ_b`` takes the fixed direction ``(1, …, 1)`` (as the
+    attacks do for a zero gradient); a sample with ``ε_b = 0`` becomes zero.
+
+    Args:
+        delta: perturbations ``[B, d]`` (any ``[B, ...]``), floating point; not modified.
+        eps: L2 budget ``ε ≥ 0`` in the units of ``delta``: a number or a tensor ``[B]``.
+
+    Returns:
+        A new tensor shaped like ``delta`` with ``‖δ_b‖₂ = ε_b`` up to rounding.
+
+    >>> to_sphere(torch.tensor([[3.0, 4.0], [0.0, 0.0]]), torch.tensor([1.0, 2.0]))
+    tensor([[0.6000, 0.8000],
+            [1.4142, 1.4142]])
+    """
+    _check_batched(delta, "delta")
+    e = as_budget(eps, delta.shape[0], dtype=delta.dtype, device=delta.device)  # [B]
+    view = (-1,) + (1,) * (delta.ndim - 1)
+    n = perturbation_norm(delta, "l2")  # [B]
+    ones = torch.ones_like(delta) / math.sqrt(math.prod(delta.shape[1:]))  # unit (1, …, 1)
+    unit = delta / n.clamp_min(torch.finfo(delta.dtype).tiny).view(view)
+    return torch.where((n > 0).view(view), unit, ones) * e.view(view)
 
 
 def psr_to_eps(

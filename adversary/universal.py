@@ -97,6 +97,7 @@ def universal_perturbation(
     alpha: float | None = None,
     norm: str = "l2",
     generator: torch.Generator | None = None,
+    additive: bool = True,
 ) -> UniversalResult:
     """Optimise one perturbation ``δ_u`` ``[d]`` for all ``latents`` (a universal attack).
 
@@ -126,6 +127,12 @@ def universal_perturbation(
         norm: ``"l2"`` or ``"linf"``, for the budget and the step.
         generator: the shuffling of the latents each epoch; ``None`` uses
             torch's default generator.
+        additive: ``True``: ``forward_batch`` takes the perturbed latents
+            ``z_i + δ_u`` (a perturbation in transit). ``False``: it is called
+            as ``forward_batch(z, δ)`` with the clean latents ``z [b, d]`` and
+            ``δ_u`` repeated over the batch ``[b, d]``, for a perturbation that
+            does not add to the latent (e.g. a jammer over the air, whose
+            signal crosses its own channel).
 
     Returns:
         :class:`UniversalResult`; with ``ε = 0``, ``δ_u = 0`` exactly.
@@ -148,8 +155,9 @@ def universal_perturbation(
         raise TypeError(f"`latents` must have a floating-point dtype; got {latents.dtype}")
     if latents.ndim < 2 or latents.numel() == 0:
         raise ValueError(f"`latents` must have shape [N, d], N, d ≥ 1; got {list(latents.shape)}")
-    if not isinstance(targeted, bool):
-        raise TypeError(f"`targeted` must be a bool; got {targeted!r}")
+    for name, flag in (("targeted", targeted), ("additive", additive)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"`{name}` must be a bool; got {flag!r}")
     e = _scalar(eps, "eps")
     epochs = check_count(epochs, "epochs")
     batch_size = check_count(batch_size, "batch_size")
@@ -171,9 +179,12 @@ def universal_perturbation(
         """``D(G'(z_i + δ_u), r_i)`` ``[b]`` for the latents ``index``."""
         nonlocal calls
         reference = references if shared_reference else references[index]
-        d = evaluate_distance(
-            dist, forward_batch, latents[index] + delta, reference, len(index), "forward_batch"
-        )
+        z = latents[index]
+        if additive:
+            forward, arg = forward_batch, z + delta
+        else:
+            forward, arg = (lambda d: forward_batch(z, d)), delta.expand_as(z)
+        d = evaluate_distance(dist, forward, arg, reference, len(index), "forward_batch")
         calls += 1
         return d
 

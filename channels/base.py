@@ -5,10 +5,15 @@ A channel maps transmitted complex symbols ``x`` to received symbols
 .. math:: y = h \\odot x + n, \\qquad n \\sim \\mathcal{CN}(0, N_0),
           \\qquad N_0 = 10^{-\\mathrm{SNR_{dB}}/10},
 
-with unit average symbol energy (``Es = 1``). Settings (fading block length,
-equaliser) go in at construction; data, SNR and the random generator at call
-time. Every channel is a :class:`torch.nn.Module` and differentiable w.r.t.
-``x``, so attacks can backpropagate through it.
+with unit average symbol energy (``Es = 1``). A jammer transmitting ``j``
+over the air reaches the receiver through its own channel ``h_j``, an
+independent draw of the same model: ``y = h ⊙ x + h_j ⊙ j + n`` (ARCHITECTURE
+§3, "Placement"); the receiver knows ``h`` only and equalises with it.
+
+Settings (fading block length, equaliser) go in at construction; data, SNR
+and the random generator at call time. Every channel is a
+:class:`torch.nn.Module` and differentiable w.r.t. ``x``, so attacks can
+backpropagate through it.
 
 New channels join the registry with :func:`register_channel`; the runner and
 the CLI build them by name with :func:`make_channel`.
@@ -74,8 +79,9 @@ class Channel(nn.Module):
         snr_db: float | None = None,
         generator: torch.Generator | None = None,
         return_h: bool = False,
+        jam: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Send symbols through the channel.
+        """Send symbols through the channel, optionally with a jammer over the air.
 
         Args:
             x: transmitted symbols ``[batch size, n]`` (more leading dimensions
@@ -86,17 +92,32 @@ class Channel(nn.Module):
             generator: source of all randomness (noise, fading); must be on
                 ``x``'s device. ``None`` draws from torch's default generator.
             return_h: also return the channel taps.
+            jam: symbols ``j`` a jammer transmits at the same time, shaped like
+                ``x``, or ``None``. They arrive through the jammer's own
+                channel ``h_j``, drawn independently of ``h`` from the same
+                model after the signal's taps and noise (so a zero ``j``
+                leaves ``y`` exactly as without a jammer): ``y = h ⊙ x + h_j ⊙ j + n``.
 
         Returns:
             ``y`` (same shape, dtype and device as ``x``), or ``(y, h)`` with ``h``
-            the taps, ``[..., n]`` (ones for channels without fading).
+            the signal's taps, ``[..., n]`` (ones for channels without fading).
         """
         check_complex(x, "x")
         generator = check_generator(generator, x.device)
         if not isinstance(return_h, bool):
             raise TypeError(f"`return_h` must be a bool; got {type(return_h).__name__}")
+        if jam is not None:
+            check_complex(jam, "jam")
+            if jam.shape != x.shape or jam.device != x.device:
+                raise ValueError(
+                    f"`jam` must have the shape and device of `x` {list(x.shape)} ({x.device}); "
+                    f"got {list(jam.shape)} ({jam.device})"
+                )
         no = self.noise_variance(snr_db)
         y, h = self.transmit(x, no=no, generator=generator)
+        if jam is not None:
+            y_jam, _ = self.transmit(jam.to(x.dtype), no=0.0, generator=generator)  # h_j ⊙ j
+            y = y + y_jam
         return (y, h) if return_h else y
 
     def receive(
@@ -105,22 +126,25 @@ class Channel(nn.Module):
         *,
         snr_db: float | None = None,
         generator: torch.Generator | None = None,
+        jam: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Send symbols through the channel and equalise with perfect CSI.
 
         Runs :meth:`forward` and applies :func:`channels.equalize` with the
-        configured ``equalizer``, the true taps ``h`` and ``N0`` of ``snr_db``.
+        configured ``equalizer``, the true taps ``h`` of the signal and ``N0``
+        of ``snr_db``; a jammer's channel ``h_j`` is unknown to the receiver.
 
         Args:
             x: transmitted symbols ``[..., n]``, complex.
             snr_db: ``Es / N0`` [dB], as in :meth:`forward`.
             generator: as in :meth:`forward`.
+            jam: a jammer's symbols over the air, as in :meth:`forward`.
 
         Returns:
             Symbol estimates ``x̂``, same shape, dtype and device as ``x``;
             differentiable w.r.t. ``x``.
         """
-        y, h = self(x, snr_db=snr_db, generator=generator, return_h=True)
+        y, h = self(x, snr_db=snr_db, generator=generator, return_h=True, jam=jam)
         return equalize(y, h, no=self.noise_variance(snr_db), method=self.equalizer)
 
     def extra_repr(self) -> str:

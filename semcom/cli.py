@@ -89,6 +89,7 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
     from semcom.jobs import PointError
     from semcom.paths import cache_dir
     from semcom.runner import RunFolderError, run_scenario
+    from semcom.scenario import ScenarioError
     from semcom.store import ModelStore
 
     folder = Path(out) if out else Path("runs") / sc.name
@@ -101,6 +102,8 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
                      resume=resume, executor=runner)
     except (RunFolderError, DatasetNotFoundError) as err:
         _fail_bad_input(err)
+    except ScenarioError as err:  # a key that does not fit the data (found once it is loaded)
+        raise _BadInput(f"{scenario}: {err}") from None
     except PointError as err:
         raise _Failure(f"{err}; the finished points are kept: fix the cause and run again "
                        "to resume") from None
@@ -119,7 +122,9 @@ def validate(scenario: str) -> None:
     from semcom.runner import grid
 
     n = len(list(grid(sc)))
-    click.echo(f"{scenario}: ok — {n} grid points × {len(sc.adversary.eps_values)} ε values")
+    axis = "ε" if sc.adversary.budget_axis == "eps" else "PSR"
+    values = len(sc.adversary.budget_values)
+    click.echo(f"{scenario}: ok — {n} grid points × {values} {axis} values")
 
 
 @main.command("list")
@@ -135,9 +140,11 @@ def list_registries() -> None:
         "models": {n: v.description for n, v in VARIANTS.items()},
         "datasets": {n: "" for n in DATASETS},
         "channels": {n: (c.__doc__ or "").strip().splitlines()[0] for n, c in CHANNELS.items()},
-        "attacks": {"pgd": "latent PGD (untargeted, or targeted with `target`)",
+        "attacks": {"pgd": "white-box latent PGD (restarts, momentum, EOT; `target` optional)",
+                    "blackbox": "query-only PGD on SPSA/NES gradient estimates",
+                    "universal": "one input-agnostic perturbation, trained on the train split",
                     "gaussian": "equal-energy Gaussian jamming"},
-        "targets": {n: "" for n in TARGETS},
+        "targets": {**{n: "" for n in TARGETS}, "class:<k>": "a reconstruction of class k"},
         "distances": {n: "" for n in DISTANCES},
         "metrics": {n: ("higher is better" if m.higher_is_better else "lower is better")
                     for n, m in METRICS.items()},

@@ -96,7 +96,10 @@ class HardenJob:
 
 @dataclass(frozen=True)
 class PointJob:
-    """Sweep one attack over every ε on the link of the shared ``receiver`` model."""
+    """Sweep one attack over every budget on the link of the shared ``receiver`` model.
+
+    ``eps`` holds the budgets on the ``budget_axis`` (ε, or PSR in dB).
+    """
 
     point: GridPoint
     receiver: str
@@ -108,10 +111,13 @@ class PointJob:
     batch_size: int
     seed: int
     grid_samples: int
+    budget_axis: str = "eps"
+    placement: str = "in_transit"
+    precision: str = "fp32"
 
     @property
     def needs(self) -> tuple[str, ...]:
-        return ("test", self.receiver)
+        return ("test", "test_labels", "train", "train_labels", "classifier", self.receiver)
 
     def run(self, shared: Mapping[str, Any], env: JobEnv) -> SweepResult:
         """The sweep's result; NaN/Inf raises :class:`PointError` naming the point."""
@@ -119,6 +125,9 @@ class PointJob:
         try:
             return sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
                                 metric_names=self.metrics, batch_size=self.batch_size,
-                                seed=self.seed, grid_samples=self.grid_samples)
+                                seed=self.seed, grid_samples=self.grid_samples,
+                                budget_axis=self.budget_axis, placement=self.placement,
+                                labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
+                                classifier=shared["classifier"], precision=self.precision)
         except NonFiniteError as err:
             raise PointError(f"grid point {self.point.describe()}: {err}") from None

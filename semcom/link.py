@@ -3,8 +3,10 @@
 ``Transmitter`` is the encoder plus the power-normalising symbol mapper,
 ``Receiver`` the inverse mapping plus the decoder, and ``Link`` joins them
 through a channel from :mod:`channels`. The adversary's perturbation ``δ`` is
-in latent units and is added in transit: the transmitted symbols become the
-mapping of ``z + δ`` (ARCHITECTURE §3, "Budget" and "Placement").
+in latent units. In transit it is added to the latent, so the transmitted
+symbols become the mapping of ``z + δ``; over the air a jammer transmits the
+mapping of ``δ`` through its own channel (ARCHITECTURE §3, "Budget" and
+"Placement").
 """
 
 from __future__ import annotations
@@ -80,10 +82,24 @@ class Link(nn.Module):
     def mapper(self) -> SymbolMapper:
         return self.receiver.mapper
 
-    def deliver(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Carry latents ``z [B, k]`` (already perturbed, if attacked) to the decoded image."""
+    def deliver(
+        self,
+        z: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        jam: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Carry latents ``z [B, k]`` (perturbed, if attacked in transit) to the decoded image.
+
+        ``jam [B, k]``, in latent units, is a jammer's perturbation over the air:
+        its symbols (mapped like ``z``) reach the receiver through the jammer's
+        own channel, ``y = h c + h_j j + n`` (see :meth:`channels.Channel.forward`).
+        """
         symbols = self.mapper.to_symbols(z)
-        received = self.channel.receive(symbols, snr_db=self.snr_db, generator=generator)
+        jam_symbols = None if jam is None else self.mapper.to_symbols(jam)
+        received = self.channel.receive(
+            symbols, snr_db=self.snr_db, generator=generator, jam=jam_symbols
+        )
         return self.receiver(received)
 
     def forward(

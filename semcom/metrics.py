@@ -1,6 +1,9 @@
-"""Image-fidelity metrics and the area under the distortion–distortion curve.
+"""Image-fidelity and semantic metrics, and the area under the distortion–distortion curve.
 
-Per-sample metrics follow torchmetrics' definitions (``data_range = 1``). A DD-curve is
+Per-sample metrics follow torchmetrics' definitions (``data_range = 1``). Semantic
+metrics judge images with the data set's reference classifier
+(:mod:`semcom.classifier`): ``accuracy`` per sample, and ``fid``, a set-level
+metric computed once over the whole evaluation set. A DD-curve is
 one metric over an increasing budget sweep ``ε₀ < … < ε_N``; AADDC (paper
 §3.1.2) is the trapezoid area between the curve and a baseline, divided by
 ``ε_N − ε₀`` so it is in the metric's own units, and signed so that **higher
@@ -17,31 +20,65 @@ import torch
 
 from adversary.similarity import structural_similarity
 
-__all__ = ["Metric", "METRICS", "register_metric", "aaddc", "get_metric", "PSNR_CAP_DB"]
+__all__ = ["Metric", "METRICS", "MetricTally", "register_metric", "aaddc", "get_metric",
+           "PSNR_CAP_DB"]
 
 PSNR_CAP_DB = 100.0
 """PSNR of identical images is infinite; per-sample MSE is floored at 1e-10 (100 dB)."""
 
 
+CONTEXT = ("labels", "classifier")
+"""What a metric may need besides the images (:attr:`Metric.needs`): ``labels``,
+the int64 classes ``[B]`` of the target images, and ``classifier``, the data
+set's reference :class:`semcom.classifier.Classifier`."""
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A per-sample image metric ``fn(pred, target) -> [B]`` and its orientation."""
+    """An image metric and its orientation.
+
+    Per-sample (``embed`` is None): ``fn(pred, target, **needs) -> [B]``, one
+    value per image pair, averaged over the evaluation set.
+    Set-level (``embed`` set): ``embed(images, **needs) -> [B, F]`` features
+    are gathered over the whole evaluation set, then ``fn(pred_features [N, F],
+    target_features [N, F]) -> float`` gives one value for the set.
+    ``needs`` names the keyword context (:data:`CONTEXT`) the metric takes.
+    """
 
     name: str
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    fn: Callable[..., torch.Tensor | float]
     higher_is_better: bool
     default_baseline: float
     unit: str = ""
+    needs: tuple[str, ...] = ()
+    embed: Callable[..., torch.Tensor] | None = None
+
+    @property
+    def set_level(self) -> bool:
+        return self.embed is not None
 
 
 METRICS: dict[str, Metric] = {}
 
 
-def register_metric(name: str, *, higher_is_better: bool, baseline: float, unit: str = ""):
-    """Decorator adding a per-sample metric to :data:`METRICS`."""
+def register_metric(
+    name: str,
+    *,
+    higher_is_better: bool,
+    baseline: float,
+    unit: str = "",
+    needs: tuple[str, ...] = (),
+    embed: Callable[..., torch.Tensor] | None = None,
+):
+    """Decorator adding a metric to :data:`METRICS` (set-level when ``embed`` is given)."""
+    unknown = sorted(set(needs) - set(CONTEXT))
+    if unknown:
+        raise ValueError(f"`needs` must name items of {CONTEXT}; got {unknown}")
 
     def decorate(fn):
-        METRICS[name] = Metric(name, fn, higher_is_better, baseline, unit)
+        METRICS[name] = Metric(
+            name, fn, higher_is_better, baseline, unit=unit, needs=tuple(needs), embed=embed
+        )
         return fn
 
     return decorate
@@ -74,6 +111,83 @@ def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample PSNR ``[B]`` in dB for ``data_range = 1``: ``10·log10(1 / MSE)``, capped at 100 dB."""
     return -10.0 * torch.log10(mse(pred, target).clamp_min(10 ** (-PSNR_CAP_DB / 10)))
+
+
+@register_metric("accuracy", higher_is_better=True, baseline=0.0, needs=("labels", "classifier"))
+def accuracy(
+    pred: torch.Tensor, target: torch.Tensor, *, labels: torch.Tensor, classifier
+) -> torch.Tensor:
+    """Per-sample semantic accuracy ``[B]``: 1 where ``pred`` keeps the class of ``target``.
+
+    The reference classifier must put ``pred`` in the class ``labels`` of
+    ``target`` (1), else 0; higher is better. Against the input image
+    ``labels`` are its true classes; against the clean reconstruction, the
+    classes the classifier gives it.
+    """
+    from semcom.classifier import semantic_accuracy
+
+    return semantic_accuracy(classifier, pred, labels)
+
+
+def _classifier_features(images: torch.Tensor, *, classifier) -> torch.Tensor:
+    """Penultimate features ``[B, 128]`` of the reference classifier (no gradient)."""
+    with torch.no_grad():
+        return classifier.features(images)
+
+
+@register_metric("fid", higher_is_better=False, baseline=0.0, needs=("classifier",),
+                 embed=_classifier_features)
+def fid(pred_features: torch.Tensor, target_features: torch.Tensor) -> float:
+    """Classifier FID of two feature sets ``[N, F]`` (lower is better; 0 for equal sets).
+
+    The Fréchet distance of Gaussian fits (:func:`semcom.classifier.frechet_distance`).
+    A set-level metric: it has no per-sample value, and it is biased upwards
+    for small sets, so compare values only at equal set sizes. Its AADDC
+    baseline is 0, FID's best value (there is no natural worst one), so its
+    AADDC is ``−(mean FID over the budget)``: still higher = more robust.
+    """
+    from semcom.classifier import frechet_distance, gaussian_fit
+
+    return frechet_distance(*gaussian_fit(pred_features), *gaussian_fit(target_features))
+
+
+class MetricTally:
+    """Running results of metrics over an evaluation set split in chunks, at several points.
+
+    ``add(i, pred, target, **context)`` adds one chunk at point ``i`` (a budget,
+    say); ``values(i)`` gives ``{metric: value}`` for the whole set: the mean
+    of a per-sample metric, the value of a set-level one on all gathered
+    features. ``context`` holds what the metrics need (:data:`CONTEXT`).
+    """
+
+    def __init__(self, metrics: Sequence[Metric], points: int) -> None:
+        self.metrics = list(metrics)
+        self.sums = np.zeros((points, len(self.metrics)))
+        self.count = np.zeros(points)
+        self.features: list[dict[str, tuple[list, list]]] = [
+            {m.name: ([], []) for m in self.metrics if m.set_level} for _ in range(points)
+        ]
+
+    def add(self, i: int, pred: torch.Tensor, target: torch.Tensor, **context) -> None:
+        self.count[i] += pred.shape[0]
+        for j, m in enumerate(self.metrics):
+            needs = {k: context[k] for k in m.needs}
+            if m.set_level:
+                preds, targets = self.features[i][m.name]
+                preds.append(m.embed(pred, **needs).cpu())
+                targets.append(m.embed(target, **needs).cpu())
+            else:
+                self.sums[i, j] += m.fn(pred, target, **needs).sum().item()
+
+    def values(self, i: int) -> dict[str, float]:
+        out = {}
+        for j, m in enumerate(self.metrics):
+            if m.set_level:
+                preds, targets = self.features[i][m.name]
+                out[m.name] = float(m.fn(torch.cat(preds), torch.cat(targets)))
+            else:
+                out[m.name] = float(self.sums[i, j] / self.count[i])
+        return out
 
 
 def aaddc(

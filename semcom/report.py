@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from semcom.figures import plot_dd_curves, plot_image_grid
+from semcom.gap import GAP_METRICS, equal_damage_table, format_gap
 from semcom.store import atomic_write_text, config_key
 
 __all__ = ["write_outputs", "render_report", "GAUSSIAN", "UNTARGETED"]
@@ -24,6 +25,17 @@ __all__ = ["write_outputs", "render_report", "GAUSSIAN", "UNTARGETED"]
 GAUSSIAN = "gaussian"
 UNTARGETED = "pgd-untargeted"
 LINK_KEYS = ("model", "defense", "channel", "snr_db")
+AXIS_LABELS = {"eps": ("ε", "budget ε (latent units)"), "psr_db": ("PSR", "PSR budget [dB]")}
+
+
+def _axis(results: dict[str, Any]) -> str:
+    """The budget axis, ``"eps"`` or ``"psr_db"`` (runs before the PSR axis: ``"eps"``)."""
+    return results.get("budget_axis", "eps")
+
+
+def _budget(p: dict[str, Any]) -> float:
+    """A point's value on the budget axis."""
+    return p.get("budget", p["eps"])
 
 
 def _link_label(link: tuple) -> str:
@@ -68,16 +80,22 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
     lines = [f"# semcom report: {sc['name']}", ""]
     if sc.get("description"):
         lines += [sc["description"].strip(), ""]
-    eps = sc["adversary"]["eps"]
-    eps_list = eps if isinstance(eps, list) else None
+    adv = sc["adversary"]
+    axis = _axis(results)
+    sweep = adv.get(axis)
+    symbol = AXIS_LABELS[axis][0]
     lines += [
-        f"Data: `{sc['data']['name']}` · seed {sc['seed']} · budget norm {sc['adversary']['norm']} "
+        f"Data: `{sc['data']['name']}` · seed {sc['seed']} · budget norm {adv['norm']} · "
+        f"budget axis {symbol} · placement {adv.get('placement', 'in_transit')} "
         f"(ε in latent units; PSR = 10·log10(‖δ‖²/‖s‖²) on the transmitted symbols)",
         "",
+    ]
+    lines += _equal_damage_section(results)
+    lines += [
         "## AADDC (higher = more robust)",
         "",
         "Area between each DD-curve (metric against the input image) and the baseline, "
-        "per unit of ε (trapezoid rule).",
+        f"per unit of {symbol} (trapezoid rule).",
         "",
     ]
     areas: dict[tuple, dict[str, dict[str, dict]]] = defaultdict(lambda: defaultdict(dict))
@@ -93,8 +111,8 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         lines.append("")
     lines += _hardening_section(results, metrics)
     lines += _gap_section(results, metrics)
-    if eps_list is None:
-        lines += [f"ε sweep: {eps}", ""]
+    if not isinstance(sweep, list):
+        lines += [f"{symbol} sweep: {sweep}", ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
@@ -109,11 +127,11 @@ def _hardening_section(results: dict[str, Any], metrics: list[str]) -> list[str]
     defenses = list(dict.fromkeys(p["defense"] for p in results["points"]))
     if "none" not in defenses or len(defenses) < 2:
         return []
-    eps0 = results["points"][0]["eps"]
+    first_budget = f"{AXIS_LABELS[_axis(results)][0]} = {_budget(results['points'][0]):g}"
     lines = ["## Receiver hardening", "",
              f"AADDC of the unhardened receiver (`none`) and each hardened one, the gain (after − before), "
-             f"and the clean cost: the metric at ε = {eps0:g} before → after (what hardening costs "
-             "when nobody attacks). Higher AADDC = more robust.", ""]
+             f"and the clean cost: the metric at {first_budget} before → after "
+             "(what hardening costs when nobody attacks). Higher AADDC = more robust.", ""]
     links = list(dict.fromkeys((p["model"], p["channel"], p["snr_db"]) for p in results["points"]))
     attacks = list(dict.fromkeys(p["attack"] for p in results["points"]))
     for model, channel, snr in links:
@@ -145,21 +163,23 @@ def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
     have_psnr, have_ssim = "psnr" in metrics, "ssim" in metrics
     if not (have_psnr or have_ssim):
         return []
-    lines += ["Gap = metric under Gaussian jamming − metric under untargeted PGD, at the same ε "
-              "(positive: the attacker does more damage than noise of the same energy).", ""]
+    symbol = AXIS_LABELS[_axis(results)][0]
+    lines += ["Gap = metric under Gaussian jamming − metric under untargeted PGD, at the same "
+              f"{symbol} (positive: the attacker does more damage than noise of the same energy).",
+              ""]
     found = False
     for link, by_attack in _by_link(results["points"]).items():
         if UNTARGETED not in by_attack or GAUSSIAN not in by_attack:
             continue
         found = True
-        cols = ["ε", "PSR [dB]"]
+        cols = ["ε" if symbol == "ε" else "PSR budget [dB]", "PSR [dB]"]
         if have_psnr:
             cols += ["PSNR PGD [dB]", "PSNR jam [dB]", "PSNR gap [dB]"]
         if have_ssim:
             cols += ["SSIM PGD", "SSIM jam", "SSIM gap"]
         lines += [f"### {_link_label(link)}", "", "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
         for pgd, jam in zip(by_attack[UNTARGETED], by_attack[GAUSSIAN], strict=True):
-            row = [f"{pgd['eps']:g}", _fmt(pgd["psr_db"], 1)]
+            row = [f"{_budget(pgd):g}", _fmt(pgd["psr_db"], 1)]
             if have_psnr:
                 a, b = pgd["metrics"]["psnr"], jam["metrics"]["psnr"]
                 row += [_fmt(a, 2), _fmt(b, 2), _fmt(b - a, 2)]
@@ -173,10 +193,53 @@ def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
     return lines
 
 
-def _grid_eps_indices(eps: list[float], wanted: list[float] | None) -> list[int]:
+def _equal_damage_section(results: dict[str, Any]) -> list[str]:
+    """The headline: per attack, how many dB more power Gaussian jamming needs for its damage."""
+    metrics = [m for m in GAP_METRICS if m in results["scenario"]["metrics"]]
+    if not metrics:
+        return []
+    gaps = results.get("equal_damage_gaps")
+    if gaps is None:  # a results.json written before the gap existed
+        jams = [a.get("label") or "gaussian" for a in results["scenario"]["adversary"]["attacks"]
+                if a["kind"] == GAUSSIAN]
+        gaps = (equal_damage_table(results["points"], jams[0], metrics, budget_axis=_axis(results))
+                if jams else [])
+    lines = ["## Equal-damage power gap to Gaussian jamming (headline)", ""]
+    if not gaps:
+        return lines + [f"(needs a `{GAUSSIAN}` attack in the scenario)", ""]
+    power = "its PSR budget" if _axis(results) == "psr_db" else "its measured mean PSR"
+    symbol = AXIS_LABELS[_axis(results)][0]
+    lines += [
+        "How many dB more power Gaussian jamming needs to do the same damage (the same "
+        f"{' / '.join(m.upper() for m in metrics)} loss) as the attack at {power}: the "
+        "jamming DD-curve is interpolated linearly in dB. `> X dB`: jamming never does that much "
+        "damage within the sweep; `< X dB`: jamming at the sweep's smallest power already does. "
+        "Headline = the median of the exact gaps over the budgets (else the tightest bound).",
+        "",
+    ]
+    by_link: dict[tuple, list[dict]] = defaultdict(list)
+    for g in gaps:
+        by_link[tuple(g[k] for k in LINK_KEYS)].append(g)
+    for link, records in by_link.items():
+        budgets = sorted({p["budget"] for g in records for p in g["points"]})
+        lines += [f"### {_link_label(link)}", "",
+                  "| attack | metric | headline gap | "
+                  + " | ".join(f"at {symbol} = {b:g}" for b in budgets) + " |",
+                  "|---" * (3 + len(budgets)) + "|"]
+        for g in records:
+            at = {p["budget"]: format_gap(p["relation"], p["gap_db"]) for p in g["points"]}
+            cells = [at.get(b, "–") for b in budgets]
+            top = format_gap(g["relation"], g["gap_db"])
+            lines.append(f"| {g['attack']} | {g['metric'].upper()} | **{top}** | "
+                         + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def _grid_eps_indices(eps: list[float], wanted: list[float] | None, axis: str = "eps") -> list[int]:
     if wanted:
         return [int(np.argmin([abs(e - w) for e in eps])) for w in wanted]
-    nonzero = [i for i, e in enumerate(eps) if e > 0]
+    nonzero = [i for i, e in enumerate(eps) if e > 0 or axis == "psr_db"]
     picks = np.linspace(0, len(nonzero) - 1, num=min(3, len(nonzero))).round().astype(int)
     return [nonzero[i] for i in sorted(set(picks.tolist()))]
 
@@ -184,25 +247,28 @@ def _grid_eps_indices(eps: list[float], wanted: list[float] | None) -> list[int]
 def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str]:
     sc = results["scenario"]
     metrics = sc["metrics"]
+    axis = _axis(results)
+    symbol, xlabel = AXIS_LABELS[axis]
     names = []
     for link, by_attack in _by_link(results["points"]).items():
         slug = _slug(link)
         curves = {
-            attack: ([p["eps"] for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})
+            attack: ([_budget(p) for p in pts],
+                     {m: [p["metrics"][m] for p in pts] for m in metrics})
             for attack, pts in by_attack.items()
         }
         dd = f"figures/dd_{slug}.png"
         plot_dd_curves({"": curves}, metrics, f"DD-curves (vs input) · {_link_label(link)}", out / dd,
-                       styles={GAUSSIAN: {"linestyle": "--", "color": "grey"}})
+                       xlabel=xlabel, styles={GAUSSIAN: {"linestyle": "--", "color": "grey"}})
         rows: list[tuple[str, np.ndarray]] = []
         for attack, pts in by_attack.items():
             labels = dict(zip(LINK_KEYS, link, strict=True)) | {"attack": attack}
             samples = np.load(out / "samples" / f"{config_key(labels)}.npy", allow_pickle=False)
-            eps = [p["eps"] for p in pts]
-            if not rows and eps[0] == 0:
+            eps = [_budget(p) for p in pts]
+            if not rows and axis == "eps" and eps[0] == 0:
                 rows.append(("clean recon.", samples[0]))
-            for i in _grid_eps_indices(eps, sc["report"]["grid_eps"]):
-                rows.append((f"{attack}\nε={eps[i]:g}", samples[i]))
+            for i in _grid_eps_indices(eps, sc["report"]["grid_eps"], axis):
+                rows.append((f"{attack}\n{symbol}={eps[i]:g}", samples[i]))
         grid = f"figures/grid_{slug}.png"
         plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
         names += [dd, grid]
@@ -217,7 +283,7 @@ def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
     for (model, defense, channel, snr), by_attack in _by_link(results["points"]).items():
         for attack, pts in by_attack.items():
             by_link[(model, channel, snr)][attack][defense] = (
-                [p["eps"] for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})
+                [_budget(p) for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})
     names = []
     for (model, channel, snr), rows in by_link.items():
         if len(next(iter(rows.values()))) < 2:
@@ -225,6 +291,7 @@ def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
         where = channel if snr is None else f"{channel} @ {snr:g} dB"
         name = f"figures/hardening_{_slug((model, channel, snr))}.png"
         plot_dd_curves(dict(rows), metrics, f"Baseline vs hardened receivers · {model} · {where}", out / name,
+                       xlabel=AXIS_LABELS[_axis(results)][1],
                        styles={"none": {"color": "black", "linewidth": 2}})
         names.append(name)
     return names

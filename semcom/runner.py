@@ -29,12 +29,14 @@ import torch
 from tqdm.auto import tqdm
 
 from semcom.executors import Executor, InProcessExecutor, JobEnv
+from semcom.gap import equal_damage_table
 from semcom.hardening import HardeningConfig
 from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.metrics import aaddc, get_metric
-from semcom.scenario import Scenario
+from semcom.scenario import Scenario, ScenarioError
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
+from semcom.threats import CLASS_TARGET
 from semcom.training import TrainConfig
 
 __all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid",
@@ -147,7 +149,8 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
     atomic_write_bytes(out / "samples" / f"{key}.npy", _npy_bytes(result.grid))
     entry = {"key": key, **job.point.labels(), "config": fingerprint, "seed": job.seed,
              "eps": result.eps, "metrics": result.metrics,
-             "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db}
+             "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
+             "budget": result.budgets, "queries": result.queries}
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, allow_nan=False) + "\n")
         f.flush()
@@ -216,8 +219,9 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict) -> _Plan:
             plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
         adv = sc.adversary
         plan.points.append(PointJob(
-            point, receiver, ch, _attack_spec(at), tuple(adv.eps_values), adv.norm,
-            tuple(sc.metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples))
+            point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
+            tuple(sc.metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
+            adv.budget_axis, adv.placement, sc.precision))
     return plan
 
 
@@ -255,6 +259,7 @@ def run_scenario(
     train = load_dataset(spec, split="train")  # a missing data set fails before anything is written
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
+    _check_labels(sc, train)
 
     journal = _prepare_folder(out, overwrite=overwrite, resume=resume)
     resolved = sc.model_dump(mode="json")
@@ -272,7 +277,10 @@ def run_scenario(
     trained = _run_phase(executor, plan.train, {"train": train.images}, env)
     models = {name: trained[job] for name, job in plan.models.items()}
     receivers = _run_phase(executor, plan.harden, {"train": train.images, **models}, env)
-    finished = executor.map(plan.points, {"test": test.images, **models, **receivers}, env)
+    classifier = _reference_classifier(sc, train, data_key, store, device, progress) if plan.points else None
+    sweep_data = {"test": test.images, "test_labels": test.labels, "train": train.images,
+                  "train_labels": train.labels, "classifier": classifier}
+    finished = executor.map(plan.points, {**sweep_data, **models, **receivers}, env)
     for i, result in tqdm(finished, total=len(plan.points), desc="grid points",
                           disable=progress is False or None):
         job = plan.points[i]
@@ -284,18 +292,55 @@ def run_scenario(
 
 
 def _results(sc: Scenario, resolved: dict, entries: list[dict]) -> dict[str, Any]:
+    """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``
+    and ``equal_damage_gaps`` are additive)."""
     points, areas = [], []
     labels = ("model", "defense", "channel", "snr_db", "attack")
     for e in entries:
         head = {k: e[k] for k in labels}
+        budgets = e.get("budget", e["eps"])
+        queries = e.get("queries", [None] * len(budgets))
         for i, eps in enumerate(e["eps"]):
             points.append({**head, "eps": eps, "psr_db": e["psr_db"][i], "metrics": e["metrics"][i],
-                           "metrics_vs_clean": e["metrics_vs_clean"][i]})
+                           "metrics_vs_clean": e["metrics_vs_clean"][i], "budget": budgets[i],
+                           "queries": queries[i]})
         for name in sc.metrics:
             metric = get_metric(name)
             base = sc.aaddc_baselines.get(name, metric.default_baseline)
             curve = [p[name] for p in e["metrics"]]
-            value = aaddc(e["eps"], curve, higher_is_better=metric.higher_is_better, baseline=base)
+            value = aaddc(budgets, curve, higher_is_better=metric.higher_is_better, baseline=base)
             areas.append({**head, "metric": name, "value": value, "baseline": base})
-    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc),
-            "points": points, "aaddc": areas}
+    jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
+    axis = sc.adversary.budget_axis
+    gaps = equal_damage_table(points, jamming[0], sc.metrics, budget_axis=axis) if jamming else []
+    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
+            "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps}
+
+
+def _check_labels(sc: Scenario, train) -> None:
+    """Semantic metrics and ``class:<k>`` targets need a labelled data set with class k."""
+    needs = [m for m in sc.metrics if get_metric(m).needs]
+    for i, at in enumerate(sc.adversary.attacks):
+        target = getattr(at, "target", None) or ""
+        if not target.startswith(CLASS_TARGET):
+            continue
+        if train.num_classes is None:
+            raise ScenarioError(f"adversary.attacks[{i}].target: {target!r} needs a labelled "
+                                f"data set; {sc.data.name!r} has no labels")
+        if int(target.removeprefix(CLASS_TARGET)) >= train.num_classes:
+            raise ScenarioError(f"adversary.attacks[{i}].target: {sc.data.name!r} has classes 0 to "
+                                f"{train.num_classes - 1}; got {target!r}")
+    if needs and train.num_classes is None:
+        raise ScenarioError(f"metrics: {needs} need a labelled data set (a reference classifier); "
+                            f"{sc.data.name!r} has no labels")
+
+
+def _reference_classifier(sc: Scenario, train, data_key: dict, store: ModelStore, device: str,
+                          progress: bool | None):
+    """The data set's reference classifier (trained once, then stored), if a metric needs it."""
+    if not any("classifier" in get_metric(m).needs for m in sc.metrics):
+        return None
+    from semcom.classifier import get_or_train_classifier
+
+    return get_or_train_classifier(train.images, train.labels, train.num_classes, data_key, store,
+                                   seed=sc.seed, device=device, progress=progress)

@@ -19,13 +19,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LIMITS"]
 
-LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000,
+LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000, "eot": 64,
           "decoder_passes": 10**10}
 """Upper bounds that keep a scenario from exhausting a workstation (``decoder_passes``: the
 whole study's work, see :meth:`Scenario.decoder_passes`)."""
 
 NOMINAL_SPLIT = 10_000
 """Images assumed for a split whose size a scenario leaves open (MNIST's test split)."""
+
+PSR_DB_RANGE = (-100.0, 60.0)
+"""The PSRs [dB] a ``psr_db`` sweep may hold."""
 
 
 class ScenarioError(ValueError):
@@ -141,35 +144,110 @@ class DefenseConfig(_Frozen):
         return self.label or self.kind
 
 
-class PGDAttack(_Frozen):
-    """Latent PGD (paper Eq. 4–6): untargeted when ``target`` is None."""
+def _known_target(name: str) -> str:
+    """A target of :data:`adversary.TARGETS`, or ``class:<k>`` (a reconstruction of class k)."""
+    from adversary import TARGETS
+    from semcom.threats import CLASS_TARGET
+
+    if name.startswith(CLASS_TARGET):
+        k = name.removeprefix(CLASS_TARGET)
+        if not (k.isdigit() and int(k) < 10_000):
+            raise ValueError(f"`class:<k>` needs a class index k ≥ 0, e.g. 'class:3'; got {name!r}")
+        return name
+    if name not in TARGETS:
+        valid = ", ".join(repr(k) for k in sorted(TARGETS))
+        raise ValueError(f"must be one of {valid} or 'class:<k>'; got {name!r}")
+    return name
+
+
+TargetName = Annotated[str, AfterValidator(_known_target)]
+
+
+class _Attack(_Frozen):
+    """Settings every attack shares: a ``label`` (default: a name from kind and target)."""
+
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        target = getattr(self, "target", None)
+        return self.label or f"{self.kind}-{target or 'untargeted'}"
+
+    @property
+    def passes(self) -> int:
+        """Receiver passes per test image and budget (the evaluation's one included)."""
+        return 1
+
+
+class PGDAttack(_Attack):
+    """White-box latent PGD (paper Eq. 4–6): untargeted when ``target`` is None.
+
+    ``restarts`` (best of R runs, random starts after the first), ``momentum``
+    (MI-FGSM) and ``eot`` (the loss averaged over M channel draws).
+    """
 
     kind: Literal["pgd"]
-    label: str | None = None
-    target: Literal["black", "white", "inverted", "prior"] | None = None
+    target: TargetName | None = None
     distance: Literal["mse", "ssim"] = "mse"
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
     alpha_factor: float = Field(2.5, gt=0, le=100)
     random_start: bool = False
+    restarts: int = Field(1, ge=1, le=100)
+    momentum: float = Field(0.0, ge=0, le=10)
+    eot: int = Field(1, ge=1, le=LIMITS["eot"])
 
     @property
-    def name(self) -> str:
-        return self.label or f"pgd-{self.target or 'untargeted'}"
+    def passes(self) -> int:
+        return self.restarts * self.eot * (self.steps + 1) + 1
 
 
-class GaussianAttack(_Frozen):
+class BlackBoxAttack(_Attack):
+    """Query-only PGD on SPSA/NES gradient estimates (paper Assumption 2).
+
+    Each step costs ``2·samples + 1`` receiver queries per sample;
+    ``query_budget`` caps them (the count is reported per budget).
+    """
+
+    kind: Literal["blackbox"]
+    target: TargetName | None = None
+    distance: Literal["mse", "ssim"] = "mse"
+    steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    alpha_factor: float = Field(2.5, gt=0, le=100)
+    estimator: Literal["spsa", "nes"] = "spsa"
+    samples: int = Field(8, ge=1, le=256)
+    query_budget: int | None = Field(None, ge=3, le=10**6)
+
+    @property
+    def passes(self) -> int:
+        queries = self.steps * (2 * self.samples + 1) + 1
+        return min(queries, self.query_budget or queries) + 1
+
+
+class UniversalAttack(_Attack):
+    """One input-agnostic ``δ_u`` per link, optimised on the training split by PGD over
+    minibatches (``epochs`` passes of ``batch_size`` latents), evaluated on the test split."""
+
+    kind: Literal["universal"]
+    target: TargetName | None = None
+    distance: Literal["mse", "ssim"] = "mse"
+    epochs: int = Field(5, ge=1, le=LIMITS["epochs"])
+    batch_size: int = Field(64, ge=1, le=4096)
+
+
+class GaussianAttack(_Attack):
     """Equal-power Gaussian jamming: the no-intelligence reference."""
 
     kind: Literal["gaussian"]
-    label: str | None = None
 
     @property
     def name(self) -> str:
         return self.label or "gaussian"
 
 
-Attack = Annotated[PGDAttack | GaussianAttack, Field(discriminator="kind")]
-_ATTACK_TAGS = {"pgd", "gaussian"}
+Attack = Annotated[
+    PGDAttack | BlackBoxAttack | UniversalAttack | GaussianAttack, Field(discriminator="kind")
+]
+_ATTACK_TAGS = {"pgd", "blackbox", "universal", "gaussian"}
 
 
 class EpsRange(_Frozen):
@@ -182,24 +260,62 @@ class EpsRange(_Frozen):
         return [round(self.start + i * step, 12) for i in range(self.num)]
 
 
-class AdversaryConfig(_Frozen):
-    """Attacks and the budget sweep ``ε`` (latent units, L2 per sample by default)."""
+class PsrRange(EpsRange):
+    """Evenly spaced PSRs [dB] from ``start`` to ``stop``."""
 
-    eps: list[float] | EpsRange
+    start: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+    stop: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+
+
+def _check_sweep(values: list[float], low: float, high: float, unit: str = "") -> None:
+    if len(values) < 2 or len(values) > LIMITS["eps_points"]:
+        raise ValueError(f"must have 2 to {LIMITS['eps_points']} values; got {len(values)}")
+    if any(not math.isfinite(e) or not low <= e <= high for e in values):
+        bounds = "≥ 0" if high == math.inf else f"in [{low:g}, {high:g}]{unit}"
+        raise ValueError(f"must be finite and {bounds}; got {values}")
+    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise ValueError(f"must be strictly increasing; got {values}")
+
+
+class AdversaryConfig(_Frozen):
+    """Attacks, their placement and the budget sweep, on exactly one axis.
+
+    ``eps``: latent units, L2 per sample by default (``norm: linf`` as an
+    option); ``psr_db``: the perturbation-to-signal power ratio per sample in
+    dB (L2). ``placement``: ``in_transit`` (added to the latent before the
+    channel) or ``over_the_air`` (a jammer with its own fading channel).
+    """
+
+    eps: list[float] | EpsRange | None = None
+    psr_db: list[float] | PsrRange | None = None
     norm: Literal["l2", "linf"] = "l2"
+    placement: Literal["in_transit", "over_the_air"] = "in_transit"
     attacks: list[Attack] = Field(min_length=1)
 
     @field_validator("eps")
     @classmethod
-    def _increasing(cls, v: list[float] | EpsRange) -> list[float] | EpsRange:
-        values = v.values() if isinstance(v, EpsRange) else v
-        if len(values) < 2 or len(values) > LIMITS["eps_points"]:
-            raise ValueError(f"must have 2 to {LIMITS['eps_points']} values; got {len(values)}")
-        if any(not math.isfinite(e) or e < 0 for e in values):
-            raise ValueError(f"must be finite and ≥ 0; got {values}")
-        if any(b <= a for a, b in zip(values, values[1:], strict=False)):
-            raise ValueError(f"must be strictly increasing; got {values}")
+    def _increasing(cls, v: list[float] | EpsRange | None) -> list[float] | EpsRange | None:
+        if v is not None:
+            _check_sweep(v.values() if isinstance(v, EpsRange) else v, 0.0, math.inf)
         return v
+
+    @field_validator("psr_db")
+    @classmethod
+    def _increasing_db(cls, v: list[float] | PsrRange | None) -> list[float] | PsrRange | None:
+        if v is not None:
+            _check_sweep(v.values() if isinstance(v, PsrRange) else v, *PSR_DB_RANGE, " dB")
+        return v
+
+    @model_validator(mode="after")
+    def _one_axis(self) -> AdversaryConfig:
+        if (self.eps is None) == (self.psr_db is None):
+            got = "both" if self.eps is not None else "neither"
+            raise ValueError(f"give exactly one budget sweep, `eps` or `psr_db`; got {got}")
+        if self.psr_db is not None and self.norm != "l2":
+            raise ValueError(
+                f"`psr_db` budgets are L2 power ratios: use `norm: l2`; got {self.norm!r}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_labels(self) -> AdversaryConfig:
@@ -210,8 +326,15 @@ class AdversaryConfig(_Frozen):
         return self
 
     @property
-    def eps_values(self) -> list[float]:
-        return self.eps.values() if isinstance(self.eps, EpsRange) else list(self.eps)
+    def budget_axis(self) -> str:
+        """``"eps"`` or ``"psr_db"``: the axis the budget sweep runs on."""
+        return "eps" if self.eps is not None else "psr_db"
+
+    @property
+    def budget_values(self) -> list[float]:
+        """The sweep: ε in latent units, or PSRs in dB (see :attr:`budget_axis`)."""
+        sweep = self.eps if self.eps is not None else self.psr_db
+        return sweep.values() if isinstance(sweep, EpsRange) else list(sweep)
 
 
 class ReportConfig(_Frozen):
@@ -242,6 +365,10 @@ class Scenario(_Frozen):
     metrics: list[MetricName] = Field(default_factory=lambda: ["ssim", "psnr", "mse"], min_length=1)
     aaddc_baselines: dict[str, float] = Field(default_factory=dict)
     eval_batch_size: int = Field(250, ge=1, le=10_000)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """Arithmetic of the attacks' and evaluations' passes: ``bf16`` autocast pays on GPUs and
+    CPUs with native bf16 (``benchmarks/attack_throughput.py`` measures it); AADDC moves by
+    less than 0.01 there."""
     report: ReportConfig = ReportConfig()
 
     @model_validator(mode="after")
@@ -267,14 +394,14 @@ class Scenario(_Frozen):
 
     def decoder_passes(self) -> int:
         """The study's work in decoder passes (one image through the receiver, with or without
-        its gradient): the sweeps (grid points × test images × ε values × (attack steps + 1)),
+        its gradient): the sweeps (grid points × test images × budgets × the attack's passes),
         training (images × epochs) and hardening (images × epochs × (1 + k·(steps + 2))).
         A split of unset size counts as :data:`NOMINAL_SPLIT` images."""
         n_test = self.data.test_samples or NOMINAL_SPLIT
         n_train = self.data.train_samples or NOMINAL_SPLIT
         links = sum(len(ch.snr_db) or 1 for ch in self.channels) * len(self.models)
-        per_link = sum(getattr(a, "steps", 0) + 1 for a in self.adversary.attacks)
-        sweeps = links * len(self.defenses) * per_link * n_test * len(self.adversary.eps_values)
+        per_link = sum(a.passes for a in self.adversary.attacks)
+        sweeps = links * len(self.defenses) * per_link * n_test * len(self.adversary.budget_values)
         training = n_train * sum(m.epochs for m in self.models)
         hardening = links * n_train * sum(d.epochs * (1 + d.k * (d.steps + 2))
                                           for d in self.defenses if d.kind != "none")
@@ -299,7 +426,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
         if prev_index and part in _ATTACK_TAGS:  # pydantic's discriminated-union tag
             prev_index = False
             continue
-        if part in ("list[float]", "EpsRange") or str(part).startswith("function-"):
+        if part in ("list[float]", "EpsRange", "PsrRange") or str(part).startswith("function-"):
             continue
         if part == "[key]":  # pydantic's marker: the mapping key itself is wrong
             path += " (key)"
@@ -346,8 +473,24 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
     try:
         return Scenario.model_validate(doc)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = _first_error(exc.errors())
         raise ScenarioError(f"{source}: {_key_path(first['loc'])}: {_describe(first)}") from None
+
+
+_OTHER_FORM = ("list_type", "none_required", "model_type")
+"""Errors saying that an input is not of one form of a union (a list, None, a range)."""
+
+
+def _first_error(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first error; for a key that may be a list or a range (``eps``, ``psr_db``), the
+    error of the form the input has (a bad ``start`` of a range, not "should be a list")."""
+    first = errors[0]
+    if first["type"] in _OTHER_FORM:
+        key = first["loc"][:-1]
+        for err in errors[1:]:
+            if err["loc"][: len(key)] == key and err["type"] not in _OTHER_FORM:
+                return err
+    return first
 
 
 def load_scenario(path: str | Path) -> Scenario:

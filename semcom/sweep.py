@@ -1,11 +1,13 @@
-"""The attack sweep engine: one link, one attack, every budget ε.
+"""The attack sweep engine: one link, one attack, every budget.
 
 For each chunk of test images the clean latents and reconstructions are
-computed once; each ε > 0 then runs the attack (no attack work at ε = 0) and
-the attacked link is evaluated over *evaluation* channel draws that are the
-same for every attack and ε (paired comparison), seeded apart from the draws
-the attacker optimised over. NaN or Inf in a latent or an output stops the
-sweep with :class:`NonFiniteError` rather than being averaged into the report.
+computed once; each attacked budget then runs the attack (no attack work at
+ε = 0) and the attacked link is evaluated over *evaluation* channel draws that
+are the same for every attack and budget (paired comparison), seeded apart from
+the draws the attacker optimised over: every attack is judged on fresh channels.
+Budgets, placements and attack kinds are the :mod:`semcom.threats`. NaN or Inf
+in a latent or an output stops the sweep with :class:`NonFiniteError` rather
+than being averaged into the report.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from adversary import gaussian_jamming, make_target, pgd
 from semcom.link import Link, inference_copy
-from semcom.metrics import get_metric
+from semcom.metrics import MetricTally, get_metric
+from semcom.threats import AttackSpec, Threat
 
 __all__ = ["AttackSpec", "SweepResult", "NonFiniteError", "sweep_attack", "derive_seed", "PRECISIONS"]
 
@@ -34,104 +36,91 @@ def derive_seed(*parts: int | str) -> int:
 
 
 class NonFiniteError(ArithmeticError):
-    """NaN or Inf in the latents or the link's outputs at one ε (``str`` says which)."""
+    """NaN or Inf in the latents or the link's outputs at one budget (``str`` says which)."""
 
     def __init__(self, where: str, eps: float) -> None:
         super().__init__(where, eps)
         self.where, self.eps = where, eps
 
     def __str__(self) -> str:
-        return f"NaN/Inf in the {self.where} at ε={self.eps:g}"
+        return f"NaN/Inf in the {self.where} at budget {self.eps:g}"
 
 
-def _check_finite(t: torch.Tensor, where: str, eps: float) -> torch.Tensor:
+def _check_finite(t: torch.Tensor, where: str, budget: float) -> torch.Tensor:
     if not torch.isfinite(t).all():
-        raise NonFiniteError(where, eps)
+        raise NonFiniteError(where, budget)
     return t
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """What the sweep needs to know of one attack (built from a scenario entry)."""
-
-    name: str
-    kind: str  # "pgd" | "gaussian"
-    target: str | None = None
-    distance: str = "mse"
-    steps: int = 10
-    alpha_factor: float = 2.5
-    random_start: bool = False
 
 
 @dataclass
 class SweepResult:
-    """Per-ε means of each metric (against the input and the clean link output)."""
+    """Per-budget results: metrics (against the input and the clean link output) and budgets.
+
+    ``budgets`` are the sweep's values on its axis (ε, or PSR in dB); ``eps``
+    the mean latent budget per sample; ``psr_db`` the mean per-sample PSR of
+    the perturbations (None without one); ``queries`` the receiver queries per
+    sample of a query-only attack (None for others).
+    """
 
     eps: list[float]
     metrics: list[dict[str, float]]
     metrics_vs_clean: list[dict[str, float]]
     psr_db: list[float | None]
-    grid: np.ndarray = field(repr=False)  # [len(eps), S, C, H, W] attacked outputs of the first samples
+    grid: np.ndarray = field(repr=False)  # [len(budgets), S, C, H, W] outputs of the first samples
+    budgets: list[float] = field(default_factory=list)
+    queries: list[int | None] = field(default_factory=list)
 
 
-def _perturbation(
-    attack: AttackSpec, link: Link, z: torch.Tensor, clean: torch.Tensor, eps: float, norm: str, gen: torch.Generator
-) -> torch.Tensor:
-    if attack.kind == "gaussian":
-        return gaussian_jamming(z, eps, norm=norm, generator=gen)
-    if attack.target is None:
-        reference, targeted = clean, False
-    else:
-        reference = make_target(attack.target, clean, decode=link.receiver.decoder, latent_dim=z.shape[1],
-                                generator=gen)
-        targeted = True
-    result = pgd(
-        lambda d: link.deliver(z + d, generator=gen),
-        z,
-        eps=eps,
-        reference=reference,
-        targeted=targeted,
-        distance=attack.distance,
-        steps=attack.steps,
-        alpha=attack.alpha_factor * eps / attack.steps,
-        norm=norm,
-        random_start=attack.random_start,
-        generator=gen,
-    )
-    return result.delta
+def _generator(device: torch.device, seed: int) -> torch.Generator:
+    return torch.Generator(device).manual_seed(seed)
 
 
 def sweep_attack(
     link: Link,
     images: torch.Tensor,
     attack: AttackSpec,
-    eps_values: Sequence[float],
+    budgets: Sequence[float],
     *,
     norm: str,
     metric_names: Sequence[str],
     batch_size: int,
     seed: int,
     grid_samples: int = 6,
+    budget_axis: str = "eps",
+    placement: str = "in_transit",
+    labels: torch.Tensor | None = None,
+    train: tuple[torch.Tensor, torch.Tensor | None] | None = None,
+    classifier=None,
     precision: str = "fp32",
 ) -> SweepResult:
-    """Run ``attack`` at every ε on ``images [N, C, H, W]`` through ``link``.
+    """Run ``attack`` at every budget on ``images [N, C, H, W]`` through ``link``.
 
-    ``precision="bf16"`` runs the attack's and the evaluation's passes through
-    the link under bfloat16 autocast (latents, budgets and metrics stay fp32).
-    It pays on GPUs and on CPUs with native bf16 (AVX512-BF16/AMX); elsewhere
-    it is slower (``benchmarks/attack_throughput.py`` measures both).
+    ``budgets`` are ε (``budget_axis="eps"``; 0 is the clean link) or PSRs in
+    dB (``"psr_db"``). ``labels [N]`` and ``classifier`` feed the semantic
+    metrics; ``train`` (images, labels) the universal attack and ``class:<k>``
+    targets. ``precision="bf16"`` runs the attack's and the evaluation's passes
+    through the link under bfloat16 autocast (latents, budgets and metrics stay
+    fp32); it pays on GPUs and CPUs with native bf16, and is measured by
+    ``benchmarks/attack_throughput.py``.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"`precision` must be one of {PRECISIONS}; got {precision!r}")
     device = next(link.parameters()).device
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     metrics = [get_metric(m) for m in metric_names]
-    n_eps = len(eps_values)
-    sums = np.zeros((n_eps, len(metrics)))
-    sums_clean = np.zeros((n_eps, len(metrics)))
-    psr_sum = np.zeros(n_eps)
-    grid: list[list[torch.Tensor]] = [[] for _ in eps_values]
+    given = {"labels": labels, "classifier": classifier}
+    for m in metrics:
+        missing = [k for k in m.needs if given[k] is None]
+        if missing:
+            raise ValueError(f"metric {m.name!r} needs {' and '.join(missing)}")
+    label_chunks = labels.split(batch_size) if labels is not None else None
+    n_points = len(budgets)
+    tally, tally_clean = MetricTally(metrics, n_points), MetricTally(metrics, n_points)
+    eps_sum, psr_sum = np.zeros(n_points), np.zeros(n_points)
+    queries: list[int | None] = [None] * n_points
+    grid: list[list[torch.Tensor]] = [[] for _ in budgets]
     link = inference_copy(link)
+    threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
     for chunk_index, x in enumerate(images.split(batch_size)):
         x = x.to(device)
         eval_seed = derive_seed(seed, "eval", chunk_index)
@@ -141,34 +130,42 @@ def sweep_attack(
                 # The noiseless link output: at δ = 0 an untargeted attack's loss is then exactly
                 # zero on an ideal link, and its first step deterministic (see adversary.pgd).
                 clean_ideal = _check_finite(link.receiver(link.mapper.to_symbols(z)).float(), "outputs", 0.0)
-                clean_gen = torch.Generator(device).manual_seed(eval_seed)
-                clean_link = _check_finite(link.deliver(z, generator=clean_gen).float(), "outputs", 0.0)
-        for i, eps in enumerate(eps_values):
-            if eps == 0:
+                clean_link = link.deliver(z, generator=_generator(device, eval_seed))
+            clean_link = _check_finite(clean_link.float(), "outputs", 0.0)
+        context, clean_context = {"classifier": classifier}, {"classifier": classifier}
+        if label_chunks is not None:
+            context["labels"] = label_chunks[chunk_index].to(device)
+        if classifier is not None:  # against the clean output: the class it is given
+            clean_context["labels"] = classifier.predict(clean_link)
+        for i, value in enumerate(budgets):
+            if budget_axis == "eps" and value == 0:
                 delta = torch.zeros_like(z)
             else:
-                gen = torch.Generator(device).manual_seed(derive_seed(seed, attack.name, chunk_index, i))
+                gen = _generator(device, derive_seed(seed, attack.name, chunk_index, i))
                 with autocast:
-                    delta = _perturbation(attack, link, z, clean_ideal, float(eps), norm, gen)
+                    attacked = threat.perturb(z, clean_ideal, float(value), gen)
+                delta, queries[i] = attacked.delta.float(), attacked.queries
+                eps_sum[i] += attacked.eps.sum().item()
             with torch.no_grad():
-                attacked = _check_finite(z + delta, "attacked latents", eps)
-                eval_gen = torch.Generator(device).manual_seed(eval_seed)
+                _check_finite(z + delta, "attacked latents", value)
+                fresh = _generator(device, eval_seed)  # not the draws the attack saw
                 with autocast:
-                    out = link.deliver(attacked, generator=eval_gen)
-                out = _check_finite(out.float(), "outputs", eps)
-                for j, m in enumerate(metrics):
-                    sums[i, j] += m.fn(out, x).sum().item()
-                    sums_clean[i, j] += m.fn(out, clean_link).sum().item()
-                psr_sum[i] += (delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)).sum().item()
+                    out = threat.forward(z, fresh)(delta)
+                out = _check_finite(out.float(), "outputs", value)
+                tally.add(i, out, x, **context)
+                tally_clean.add(i, out, clean_link, **clean_context)
+                ratio = delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)  # [B]
+                psr_sum[i] += ratio.sum().item()
             have = sum(t.shape[0] for t in grid[i])
             if have < grid_samples:
                 grid[i].append(out[: grid_samples - have].cpu())
     n = images.shape[0]
-    names = [m.name for m in metrics]
     return SweepResult(
-        eps=[float(e) for e in eps_values],
-        metrics=[dict(zip(names, (sums[i] / n).tolist(), strict=True)) for i in range(n_eps)],
-        metrics_vs_clean=[dict(zip(names, (sums_clean[i] / n).tolist(), strict=True)) for i in range(n_eps)],
+        eps=[float(b) for b in budgets] if budget_axis == "eps" else (eps_sum / n).tolist(),
+        metrics=[tally.values(i) for i in range(n_points)],
+        metrics_vs_clean=[tally_clean.values(i) for i in range(n_points)],
         psr_db=[10 * math.log10(p / n) if p > 0 else None for p in psr_sum],
         grid=torch.stack([torch.cat(g) for g in grid]).numpy(),
+        budgets=[float(b) for b in budgets],
+        queries=queries,
     )

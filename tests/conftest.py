@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated model store and one tiny VAE trained on real MNIST digits."""
+"""Shared fixtures: an isolated model store, one tiny VAE and the reference classifier,
+trained on real MNIST digits."""
 
 from __future__ import annotations
 
@@ -38,3 +39,37 @@ def tiny_vae(mnist, tmp_path_factory):
     store = ModelStore(tmp_path_factory.mktemp("store"))
     cfg = TrainConfig(variant="vae-kld", latent_dim=8, epochs=5, seed=0)
     return get_or_train(cfg, train.images, {"name": "mnist-embedded", "subset": "all"}, store, progress=False)
+
+
+@pytest.fixture(scope="session")
+def classifier_store(tmp_path_factory):
+    """The model store holding the session's reference classifier."""
+    from semcom.store import ModelStore
+
+    return ModelStore(tmp_path_factory.mktemp("classifier-store"))
+
+
+@pytest.fixture(scope="session")
+def reference_classifier(mnist, classifier_store):
+    """The default reference classifier of the embedded MNIST (trained once per session)."""
+    from semcom.classifier import get_or_train_classifier
+
+    train, _ = mnist
+    return get_or_train_classifier(
+        train.images, train.labels, 10, {"name": "mnist-embedded", "subset": "all"},
+        classifier_store, progress=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def semantic_vae(mnist, tmp_path_factory):
+    """A Vanilla VAE (latent 10, the paper's MNIST size) trained until its reconstructions keep
+    their digit class: for the semantic-accuracy checks."""
+    from semcom.store import ModelStore
+    from semcom.training import TrainConfig, get_or_train
+
+    train, _ = mnist
+    store = ModelStore(tmp_path_factory.mktemp("store"))
+    cfg = TrainConfig(variant="vae-kld", latent_dim=10, epochs=5, batch_size=32, lr=3e-3, seed=0)
+    return get_or_train(cfg, train.images, {"name": "mnist-embedded", "subset": "all"}, store,
+                        progress=False)

@@ -14,6 +14,7 @@ from adversary import (
     pgd,
     psr_db,
     psr_to_eps,
+    to_sphere,
     universal_perturbation,
 )
 
@@ -64,6 +65,30 @@ def test_pgd_at_the_psr_budget(decoder, psr):
         lambda d: decoder(z + d), z, eps=eps, reference=make_target("black", clean), targeted=True
     )
     assert (psr_db(targeted.delta, z) <= requested + 0.01).all()
+
+
+@pytest.mark.parametrize("psr", [*PSRS, PER_SAMPLE_PSR])
+def test_to_sphere_spends_exactly_the_psr_budget_for_every_sample(decoder, psr):
+    """A targeted δ may stay inside the ball; at full power it has the budget's PSR."""
+    z = _latents()
+    eps = psr_to_eps(psr, z)
+    black = make_target("black", _clean(decoder, z))
+    inside = pgd(lambda d: decoder(z + d), z, eps=eps, reference=black, targeted=True).delta
+    inside[0] = 0.0  # a zero δ takes the direction (1, …, 1)
+    full = to_sphere(inside, eps)
+    error = psr_db(full, z) - torch.as_tensor(psr, dtype=z.dtype)
+    assert error.abs().max() < 0.01, error
+    moved = perturbation_norm(inside[1:]) > 0
+    cosine = torch.nn.functional.cosine_similarity(full[1:][moved], inside[1:][moved], dim=1)
+    assert (cosine > 1 - 1e-6).all()  # the direction is kept
+
+
+def test_to_sphere_keeps_zero_budgets_zero_and_inputs():
+    delta = torch.randn(3, 4, generator=_gen(0))
+    copy = delta.clone()
+    out = to_sphere(delta, torch.tensor([0.0, 1.0, 2.0]))
+    assert torch.equal(delta, copy) and torch.equal(out[0], torch.zeros(4))
+    torch.testing.assert_close(perturbation_norm(out[1:]), torch.tensor([1.0, 2.0]))
 
 
 def test_universal_perturbation_at_a_psr_budget():

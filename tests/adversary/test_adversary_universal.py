@@ -128,6 +128,21 @@ def test_runs_under_no_grad(decoder, splits):
     assert torch.equal(inside.delta, outside.delta)
 
 
+def test_non_additive_forward_gets_clean_latents_and_the_shared_delta(decoder, splits):
+    """``additive=False`` (e.g. a jammer over the air): the same δ_u as adding it oneself."""
+    train, clean, _, _ = splits
+    seen = []
+
+    def over_the_air(z, delta):
+        seen.append(delta)
+        return decoder(z + delta)
+
+    added = _universal(decoder, train, clean, epochs=1)
+    apart = _universal(over_the_air, train, clean, epochs=1, additive=False)
+    torch.testing.assert_close(apart.delta, added.delta)
+    assert all(d.shape[1:] == (LATENT,) and bool((d == d[:1]).all()) for d in seen)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
@@ -139,6 +154,7 @@ def test_runs_under_no_grad(decoder, splits):
         ({"steps_per_batch": 0}, ValueError, r"`steps_per_batch` must be ≥ 1"),
         ({"norm": "l1"}, ValueError, r"`norm` must be one of 'l2', 'linf'; got 'l1'"),
         ({"targeted": "yes"}, TypeError, r"`targeted` must be a bool"),
+        ({"additive": 1}, TypeError, r"`additive` must be a bool"),
         ({"generator": 1}, TypeError, r"`generator` must be a torch.Generator"),
         ({"references": torch.zeros(3, 1, 28, 28)}, ValueError, r"`references` must have batch"),
         ({"latents": torch.zeros(64, dtype=torch.long)}, TypeError, r"`latents` must have a float"),

@@ -133,6 +133,35 @@ def test_forward_errors(channel: Channel) -> None:
             channel(x.cuda(), snr_db=10.0, generator=_gen(0))
 
 
+def test_a_zero_jammer_leaves_the_link_as_without_one(channel: Channel) -> None:
+    """The jammer's taps are drawn after the signal's taps and noise."""
+    x = _symbols((4, 6))
+    plain = channel.receive(x, snr_db=10.0, generator=_gen(3))
+    jammed = channel.receive(x, snr_db=10.0, generator=_gen(3), jam=torch.zeros_like(x))
+    assert torch.equal(plain, jammed)
+
+
+def test_gradients_flow_to_the_jammer(channel: Channel) -> None:
+    x, jam = _symbols((4, 6)), _symbols((4, 6), seed=1).requires_grad_(True)
+    channel.receive(x, snr_db=5.0, generator=_gen(2), jam=jam).abs().square().sum().backward()
+    assert jam.grad is not None and torch.isfinite(jam.grad).all() and jam.grad.abs().sum() > 0
+
+
+def test_jam_is_checked(channel: Channel) -> None:
+    x = _symbols((2, 3))
+    with pytest.raises(TypeError, match="`jam` must be a complex tensor"):
+        channel(x, snr_db=10.0, jam=torch.ones(2, 3))
+    with pytest.raises(ValueError, match=r"`jam` must have the shape and device of `x` \[2, 3\]"):
+        channel(x, snr_db=10.0, jam=_symbols((2, 4)))
+
+
+def test_awgn_and_ideal_add_the_jammer_unfaded() -> None:
+    x, jam = _symbols((3, 8)), _symbols((3, 8), seed=1)
+    assert torch.equal(IdealChannel()(x, jam=jam), x + jam)
+    y = AWGNChannel()(x, snr_db=10.0, generator=_gen(0), jam=jam)
+    torch.testing.assert_close(y, AWGNChannel()(x, snr_db=10.0, generator=_gen(0)) + jam)
+
+
 def test_equalizer_setting_is_checked() -> None:
     for cls in (IdealChannel, AWGNChannel, RayleighBlockChannel):
         with pytest.raises(ValueError, match="`equalizer` must be one of 'lmmse', 'none', 'zf'"):
@@ -229,6 +258,19 @@ def test_rayleigh_noise_is_added_on_top_of_fading() -> None:
     y, h = RayleighBlockChannel()(x, snr_db=10.0, generator=_gen(4), return_h=True)
     noise_power = (y - h * x).abs().square().mean().item()
     assert noise_power == pytest.approx(0.1, rel=0.02)
+
+
+def test_rayleigh_jammer_has_its_own_independent_unit_energy_channel() -> None:
+    """Over the air: ``y = h x + h_j j + n`` with ``h_j ~ CN(0, 1)`` independent of ``h``."""
+    x = torch.ones(100_000, 1, dtype=torch.complex64)
+    jam = torch.ones_like(x)
+    y, h = RayleighBlockChannel()(x, generator=_gen(6), jam=jam, return_h=True)
+    _, h_alone = RayleighBlockChannel()(x, generator=_gen(6), return_h=True)
+    assert torch.equal(h, h_alone)  # the signal's channel is unchanged by the jammer
+    h_j = y - h * x
+    assert h_j.abs().square().mean().item() == pytest.approx(1.0, rel=0.02)
+    assert abs((h.conj() * h_j).mean().item()) < 0.01  # uncorrelated with h
+    assert abs(h_j.mean().item()) < 0.01
 
 
 def test_lmmse_beats_zf_and_none_at_low_snr() -> None:

@@ -25,15 +25,14 @@ DATA_KEY = {"name": "mnist-embedded", "subset": "all"}
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> ModelStore:
-    return ModelStore(tmp_path_factory.mktemp("classifier-store"))
+def store(classifier_store) -> ModelStore:
+    return classifier_store
 
 
 @pytest.fixture(scope="module")
-def reference(mnist, store):
-    """The default reference classifier of the embedded MNIST (trained once per module)."""
-    train, _ = mnist
-    return get_or_train_classifier(train.images, train.labels, 10, DATA_KEY, store, progress=False)
+def reference(reference_classifier):
+    """The default reference classifier of the embedded MNIST (trained once per session)."""
+    return reference_classifier
 
 
 def test_accuracy_on_clean_test_digits(reference, mnist):

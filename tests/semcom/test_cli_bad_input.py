@@ -16,11 +16,11 @@ VALID = {
 }
 
 
-def _with(path: str, value):
-    """VALID with the key at dotted ``path`` (list indices as ints) set to ``value``."""
+def _with(path: str, value, base: dict = VALID):
+    """``base`` with the key at dotted ``path`` (list indices as ints) set to ``value``."""
     import copy
 
-    doc = copy.deepcopy(VALID)
+    doc = copy.deepcopy(base)
     *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
     node = doc
     for p in parents:
@@ -65,6 +65,48 @@ CASES = [
                                                 "attacks": [{"kind": "pgd", "steps": 1000}]}),
                           "data": {"test_samples": 10**5}},
      "(top level): the study needs about 4.0e+10 decoder passes; the limit is 1e+10"),
+]
+
+PSR = {**VALID,
+       "adversary": {"psr_db": [-20, -10], "attacks": [{"kind": "pgd"}, {"kind": "gaussian"}]}}
+
+
+CASES += [  # the threat-model keys: budgets in dB, placement, PGD options, new attack kinds
+    ("eps and psr_db", _with("adversary.psr_db", [-10, 0]),
+     "adversary: give exactly one budget sweep, `eps` or `psr_db`; got both"),
+    ("no budget", _with("adversary.psr_db", None, PSR), "adversary: give exactly one budget sweep"),
+    ("psr_db with linf", _with("adversary.norm", "linf", PSR),
+     "adversary: `psr_db` budgets are L2 power ratios: use `norm: l2`"),
+    ("psr_db decreasing", _with("adversary.psr_db", [0, -10], PSR),
+     "adversary.psr_db: must be strictly increasing"),
+    ("psr_db huge", _with("adversary.psr_db", [-10, 90], PSR),
+     "adversary.psr_db: must be finite and in [-100, 60] dB"),
+    ("psr_db range", _with("adversary.psr_db", {"start": -200, "stop": 0, "num": 3}, PSR),
+     "adversary.psr_db.start: must be ≥ -100"),
+    ("unknown placement", _with("adversary.placement", "orbit"), "adversary.placement:"),
+    ("eot zero", _with("adversary.attacks.0.eot", 0),
+     "adversary.attacks[0].eot: must be ≥ 1; got 0"),
+    ("eot huge", _with("adversary.attacks.0.eot", 1000), "adversary.attacks[0].eot: must be ≤ 64"),
+    ("restarts zero", _with("adversary.attacks.0.restarts", 0),
+     "adversary.attacks[0].restarts: must be ≥ 1"),
+    ("momentum negative", _with("adversary.attacks.0.momentum", -0.5),
+     "adversary.attacks[0].momentum: must be ≥ 0"),
+    ("class target not a number", _with("adversary.attacks.0.target", "class:three"),
+     "adversary.attacks[0].target: `class:<k>` needs a class index"),
+    ("eot on jamming", _with("adversary.attacks.1.eot", 4),
+     "adversary.attacks[1].eot: unknown key"),
+    ("blackbox estimator", _with("adversary.attacks.1", {"kind": "blackbox", "estimator": "fd"}),
+     "adversary.attacks[1].estimator:"),
+    ("blackbox query budget", _with("adversary.attacks.1", {"kind": "blackbox", "query_budget": 0}),
+     "adversary.attacks[1].query_budget: must be ≥ 3; got 0"),
+    ("blackbox eot", _with("adversary.attacks.1", {"kind": "blackbox", "eot": 2}),
+     "adversary.attacks[1].eot: unknown key"),
+    ("universal epochs", _with("adversary.attacks.1", {"kind": "universal", "epochs": 0}),
+     "adversary.attacks[1].epochs: must be ≥ 1; got 0"),
+    ("universal target", _with("adversary.attacks.1", {"kind": "universal", "target": "purple"}),
+     "adversary.attacks[1].target: must be one of"),
+    ("semantic metric unknown", _with("metrics", ["accuracy", "fidelity"]),
+     "metrics[1]: must be one of"),
 ]
 
 
@@ -120,6 +162,20 @@ def test_valid_scenario_validates(tmp_path):
     code, output = _run(["validate", str(path)], tmp_path)
     assert code == 0, output
     assert "4 grid points" in output
+
+
+def test_a_class_the_data_set_lacks_is_bad_input_at_run_time(tmp_path):
+    """``class:<k>`` can only be checked against the data: `run` still exits 2, writing nothing."""
+    doc = _with("adversary.attacks.0.target", "class:12")
+    doc["data"] = {"train_samples": 100, "test_samples": 10}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "run"
+    assert _run(["validate", str(path)], tmp_path)[0] == 0
+    code, output = _run(["run", str(path), "--out", str(out)], tmp_path)
+    _check_one_line(code, output, str(path), "adversary.attacks[0].target:", "classes 0 to 9",
+                    "'class:12'")
+    assert not out.exists(), "a bad scenario must not leave a run folder behind"
 
 
 def test_shipped_scenarios_validate():

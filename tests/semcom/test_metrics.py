@@ -72,3 +72,50 @@ def test_unknown_metric_lists_valid_names():
     with pytest.raises(ValueError, match="`metric` must be one of .*'ssim'"):
         get_metric("nope")
     assert {"ssim", "psnr", "mse"} <= set(METRICS)
+
+
+class _Judge:
+    """A stand-in reference classifier: 8 pooled intensities as features, the brightest as class."""
+
+    def features(self, images):
+        return torch.nn.functional.adaptive_avg_pool2d(images, (2, 4)).flatten(1)  # [B, 8]
+
+    def predict(self, images):
+        return self.features(images).argmax(1)
+
+
+def test_semantic_metrics_are_registered_with_their_needs_and_baselines():
+    acc, fid = get_metric("accuracy"), get_metric("fid")
+    assert acc.higher_is_better and acc.default_baseline == 0.0 and not acc.set_level
+    assert set(acc.needs) == {"labels", "classifier"}
+    assert not fid.higher_is_better and fid.default_baseline == 0.0 and fid.set_level
+    assert fid.needs == ("classifier",)
+    assert not any(get_metric(m).needs or get_metric(m).set_level for m in ("ssim", "psnr", "mse"))
+
+
+def test_tally_over_chunks_equals_the_metrics_of_the_whole_set():
+    from semcom.classifier import classifier_fid
+    from semcom.metrics import MetricTally
+
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(60, 1, 28, 28, generator=g)
+    noisy = (x + 0.3 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    judge, labels = _Judge(), _Judge().predict(x)
+    names = ["ssim", "accuracy", "fid"]
+    tally = MetricTally([get_metric(m) for m in names], points=2)
+    for xs, ns, ls in zip(x.split(25), noisy.split(25), labels.split(25), strict=True):
+        tally.add(1, ns, xs, labels=ls, classifier=judge)
+        tally.add(0, xs, xs, labels=ls, classifier=judge)
+    whole = tally.values(1)
+    assert whole["ssim"] == pytest.approx(get_metric("ssim").fn(noisy, x).mean().item(), rel=1e-5)
+    expected_acc = (judge.predict(noisy) == labels).float().mean().item()
+    assert whole["accuracy"] == pytest.approx(expected_acc)
+    assert whole["fid"] == pytest.approx(classifier_fid(judge, x, noisy), rel=1e-6)
+    assert tally.values(0) == pytest.approx({"ssim": 1.0, "accuracy": 1.0, "fid": 0.0}, abs=1e-5)
+
+
+def test_register_metric_refuses_unknown_needs():
+    from semcom.metrics import register_metric
+
+    with pytest.raises(ValueError, match="`needs` must name items of"):
+        register_metric("x", higher_is_better=True, baseline=0.0, needs=("weather",))

@@ -23,6 +23,7 @@ TINY = {
     "report": {"grid_samples": 3},
 }
 ATTACKS = ["pgd-untargeted", "pgd-black", "gaussian"]
+ADDED_POINT_KEYS = {"budget", "queries"}  # additive to schema_version 1
 
 
 def _invoke(*args):
@@ -30,16 +31,31 @@ def _invoke(*args):
     return result.exit_code, result.output
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+def _run_scenario(tmp_path_factory, doc):
+    """Write ``doc`` as a scenario file, run it through the CLI; ``(scenario, run folder)``."""
     folder = tmp_path_factory.mktemp("e2e")
-    scenario = folder / "tiny.yaml"
-    scenario.write_text(yaml.safe_dump(TINY))
+    scenario = folder / f"{doc['name']}.yaml"
+    scenario.write_text(yaml.safe_dump(doc))
     out = folder / "run"
     code, output = _invoke("run", str(scenario), "--out", str(out))
     assert code == 0, output
     assert f"report: {out / 'report.md'}" in output
     return scenario, out
+
+
+def _forbid(monkeypatch, *trainers):
+    """Make each named training function fail: the model store must supply what it trains."""
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the model store should have supplied this model")
+
+    for name in trainers:
+        monkeypatch.setattr(name, no_training)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    return _run_scenario(tmp_path_factory, TINY)
 
 
 def test_results_json_contract(finished_run):
@@ -51,7 +67,9 @@ def test_results_json_contract(finished_run):
     # 1 model × 2 defences × 2 links × 3 attacks × 3 ε
     assert len(points) == 2 * 2 * 3 * 3
     keys = {"model", "defense", "channel", "snr_db", "attack", "eps", "psr_db", "metrics", "metrics_vs_clean"}
-    assert all(set(p) == keys for p in points)
+    assert all(set(p) == keys | ADDED_POINT_KEYS for p in points)  # schema 1 plus additive keys
+    assert all(p["budget"] == p["eps"] and p["queries"] is None for p in points)
+    assert results["budget_axis"] == "eps" and results["equal_damage_gaps"]
     assert {p["attack"] for p in points} == set(ATTACKS)
     assert {p["defense"] for p in points} == {"none", "adversarial"}
     assert {p["snr_db"] for p in points} == {None, 10}
@@ -93,11 +111,7 @@ def test_rerun_reuses_stored_models_and_gives_identical_numbers(finished_run, mo
     scenario, out = finished_run
     before = json.loads((out / "results.json").read_text())
 
-    def no_training(*args, **kwargs):
-        raise AssertionError("the model store should have supplied this model")
-
-    monkeypatch.setattr("semcom.training.train_autoencoder", no_training)
-    monkeypatch.setattr("semcom.hardening.harden_receiver", no_training)
+    _forbid(monkeypatch, "semcom.training.train_autoencoder", "semcom.hardening.harden_receiver")
     code, output = _invoke("run", str(scenario), "--out", str(out), "--overwrite")
     assert code == 0, output
     after = json.loads((out / "results.json").read_text())
@@ -128,3 +142,64 @@ def test_report_command_redraws(finished_run):
     code, output = _invoke("report", str(out))
     assert code == 0, output
     assert (out / "report.md").is_file()
+
+
+PSR_SCENARIO = {
+    "name": "jammer",
+    "data": {"train_samples": 300, "test_samples": 24},
+    "models": [{"variant": "vae-kld", "latent_dim": 4, "epochs": 1}],
+    "channels": [{"kind": "rayleigh", "snr_db": [10]}],
+    "adversary": {"psr_db": [-20, -10, 0], "placement": "over_the_air",
+                  "attacks": [{"kind": "pgd", "steps": 3, "eot": 2},
+                              {"kind": "blackbox", "steps": 2, "samples": 2},
+                              {"kind": "universal", "epochs": 1, "batch_size": 100},
+                              {"kind": "gaussian"}]},
+    "metrics": ["ssim", "accuracy", "fid"],
+    "eval_batch_size": 16,
+    "report": {"grid_samples": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def psr_run(tmp_path_factory):
+    scenario, out = _run_scenario(tmp_path_factory, PSR_SCENARIO)
+    return scenario, out, json.loads((out / "results.json").read_text())
+
+
+def test_a_psr_sweep_over_the_air_reports_both_axes_queries_and_gaps(psr_run):
+    from semcom.metrics import aaddc
+
+    _, out, results = psr_run
+    assert results["schema_version"] == 1 and results["budget_axis"] == "psr_db"
+    points = results["points"]
+    assert len(points) == 4 * 3
+    for p in points:
+        assert p["budget"] in (-20.0, -10.0, 0.0) and p["eps"] > 0
+        assert set(p["metrics"]) == {"ssim", "accuracy", "fid"}
+        if p["attack"] != "universal-untargeted":  # per-sample budgets: the PSR is the budget
+            assert p["psr_db"] == pytest.approx(p["budget"], abs=0.01)
+        blackbox = p["attack"] == "blackbox-untargeted"
+        assert p["queries"] == (1 + 2 * (2 * 2 + 1) if blackbox else None)
+    curve = [p["metrics"]["ssim"] for p in points if p["attack"] == "gaussian"]
+    area = next(a for a in results["aaddc"] if a["attack"] == "gaussian" and a["metric"] == "ssim")
+    expected = aaddc([-20, -10, 0], curve, higher_is_better=True, baseline=0)
+    assert area["value"] == pytest.approx(expected)  # over the dB axis
+    fid = next(a for a in results["aaddc"] if a["metric"] == "fid")
+    assert fid["baseline"] == 0.0 and fid["value"] <= 0
+    gaps = results["equal_damage_gaps"]
+    assert {(g["attack"], g["metric"]) for g in gaps} == {
+        (a, m) for a in ("pgd-untargeted", "blackbox-untargeted", "universal-untargeted")
+        for m in ("ssim", "accuracy")}
+    assert all(g["relation"] in "=<>" and len(g["points"]) == 3 for g in gaps)
+    report = (out / "report.md").read_text()
+    assert "## Equal-damage power gap to Gaussian jamming" in report and "headline gap" in report
+    assert "budget axis PSR" in report and "placement over_the_air" in report
+
+
+def test_the_reference_classifier_is_trained_once_and_stored(psr_run, monkeypatch):
+    scenario, out, results = psr_run
+
+    _forbid(monkeypatch, "semcom.classifier.train_classifier", "semcom.training.train_autoencoder")
+    code, output = _invoke("run", str(scenario), "--out", str(out), "--overwrite")
+    assert code == 0, output
+    assert json.loads((out / "results.json").read_text())["points"] == results["points"]

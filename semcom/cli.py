@@ -26,7 +26,7 @@ class _BadInput(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
-def _fail_bad_input(err: Exception) -> None:
+def _fail_bad_input(err: Exception | str) -> None:
     raise _BadInput(str(err)) from None
 
 
@@ -69,6 +69,7 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, executor: 
     device = _device(device)
     from semcom.data import DatasetNotFoundError
     from semcom.paths import cache_dir
+    from semcom.plugins import PluginError
     from semcom.runner import RunExistsError, run_scenario
     from semcom.store import ModelStore
 
@@ -77,6 +78,8 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, executor: 
         run_scenario(sc, folder, store=ModelStore(cache_dir()), device=device, overwrite=overwrite)
     except (RunExistsError, DatasetNotFoundError) as err:
         _fail_bad_input(err)
+    except PluginError as err:
+        _fail_bad_input(f"{scenario}: {err}")
     click.echo(f"report: {folder / 'report.md'}")
 
 
@@ -85,7 +88,13 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, executor: 
 def validate(scenario: str) -> None:
     """Check SCENARIO without running it."""
     sc = _load(scenario)
+    from semcom.plugins import PluginError, check_factories
     from semcom.runner import grid
+
+    try:
+        check_factories(sc.models)
+    except PluginError as err:
+        _fail_bad_input(f"{scenario}: {err}")
 
     n = len(list(grid(sc)))
     click.echo(f"{scenario}: ok — {n} grid points × {len(sc.adversary.eps_values)} ε values")

@@ -62,7 +62,9 @@ class Link(nn.Module):
 
     Args:
         model: an autoencoder with ``encoder`` (whose first ``latent_dim``
-            outputs are the transmitted latent), ``decoder`` and ``latent_dim``.
+            outputs are the transmitted latent), ``decoder`` and ``latent_dim``:
+            a built-in :class:`semcom.models.Autoencoder` or a
+            :class:`semcom.plugins.PluginModel`.
         channel: a :class:`channels.Channel`.
         scale: the power normalisation constant ``√2·σ_z`` (fixed at training).
         snr_db: the channel's SNR [dB]; None for the ideal link.
@@ -75,6 +77,14 @@ class Link(nn.Module):
         self.channel = channel
         self.receiver = Receiver(model.decoder, mapper)
         self.snr_db = snr_db
+
+    @classmethod
+    def from_trained(cls, trained, channel: Channel, *, snr_db: float | None = None) -> Link:
+        """The link of a :class:`semcom.training.TrainedModel` (built-in or plug-in) over ``channel``.
+
+        The power normalisation is the model's ``√2·σ_z``.
+        """
+        return cls(trained.model, channel, scale=2**0.5 * trained.sigma_z, snr_db=snr_db)
 
     @property
     def mapper(self) -> SymbolMapper:
@@ -97,9 +107,8 @@ def build_link(trained, channel_cfg, snr_db: float | None) -> Link:
     """The :class:`Link` of a stored model (``TrainedModel``) on a scenario's channel entry."""
     from channels import make_channel
 
-    settings = channel_cfg.model_dump(include=channel_cfg.model_fields_set & {"equalizer", "block_length"})
-    channel = make_channel(channel_cfg.kind, **settings)
-    return Link(trained.model, channel, scale=2**0.5 * trained.sigma_z, snr_db=snr_db)
+    channel = make_channel(channel_cfg.kind, **channel_cfg.settings())
+    return Link.from_trained(trained, channel, snr_db=snr_db)
 
 
 @contextmanager

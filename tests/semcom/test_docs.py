@@ -40,7 +40,7 @@ def test_api_dd_curves_and_hardening(api_session):
     pgd_curve, jam_curve = ns["pgd_curve"], ns["jam_curve"]
     assert pgd_curve.eps == jam_curve.eps == [0.0, 1.0, 2.0, 4.0]
     assert pgd_curve.values[0] == jam_curve.values[0], "ε = 0 is the same unattacked link"
-    assert all(a < b for a, b in zip(pgd_curve.values, pgd_curve.values[1:], strict=False))
+    assert all(b < a for a, b in zip(pgd_curve.values, pgd_curve.values[1:], strict=False))
     assert pgd_curve.aaddc() < jam_curve.aaddc()
     assert ns["area"] == pytest.approx(0.55)
     assert ns["after"].aaddc() > pgd_curve.aaddc(), "hardening should raise the AADDC under PGD"

@@ -25,7 +25,7 @@ def test_attack_degrades_ssim_more_than_jamming_on_the_tdl_ofdm_link(example, ca
     assert all(b < a for a, b in zip(pgd, pgd[1:], strict=False)), pgd
     for eps, a, j in zip(result["eps"][1:], pgd[1:], jam[1:], strict=True):
         assert a < j, (eps, a, j)
-    assert pgd[-1] < jam[-1] - 0.02, (pgd, jam)
+    assert pgd[-1] < jam[-1] - 0.01, (pgd, jam)
     hardened = result["hardened"]["pgd"][0]
     assert hardened > pgd[-1], "the receiver hardened on the user's link should resist better"
     assert "TDL-C over OFDM" in capsys.readouterr().out

@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=10, help="PGD steps")
     parser.add_argument("--eot", type=int, default=4, help="channel draws per PGD step")
     parser.add_argument("--harden-epochs", type=int, default=1)
+    parser.add_argument("--harden-samples", type=int, default=None,
+                        help="training images for hardening (default: all)")
     parser.add_argument("--device", default="cpu", help="torch device of the model and of Sionna")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
         sionna.phy.config.seed = 3
         cfg = semcom.HardeningConfig(kind="adversarial", eps=eps_train, steps=3,
                                      epochs=args.harden_epochs)
-        semcom.harden_receiver(link, train, cfg)
+        semcom.harden_receiver(link, train[: args.harden_samples], cfg)
     _, rx_hard = semcom.transceiver(hardened)
 
     def deliver_hardened(latent: torch.Tensor) -> torch.Tensor:

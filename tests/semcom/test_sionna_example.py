@@ -19,7 +19,8 @@ def example():
 
 def test_attack_degrades_ssim_more_than_jamming_on_the_tdl_ofdm_link(example, capsys):
     result = example.main(["--epochs", "3", "--train-samples", "1000", "--test-samples", "64",
-                           "--eps", "0", "1", "2", "3", "--steps", "5", "--eot", "2"])
+                           "--eps", "0", "1", "2", "3", "--steps", "5", "--eot", "2",
+                           "--harden-samples", "320"])
     pgd, jam = result["ssim"]["pgd"], result["ssim"]["gaussian"]
     assert pgd[0] == jam[0], "ε = 0 is the same unattacked link on the same channel draws"
     assert all(b < a for a, b in zip(pgd, pgd[1:], strict=False)), pgd

@@ -1,1 +1,68 @@
-"""semcom."""
+"""semcom: attack, measure and harden learned communication links.
+
+The public Python API (``docs/api.md``), importable from the package itself;
+each name loads its module on first use, so ``import semcom`` stays cheap
+(the command line starts without torch).
+
+* the link — :class:`Link` (``Link.from_trained``), :class:`Transmitter`,
+  :class:`Receiver`, :func:`transceiver` (for a link of your own), :func:`build_link`;
+* models — :func:`plug_in` (your encoder/decoder), :class:`PluginModel`,
+  :class:`TrainedModel`, :class:`TrainConfig`, :func:`get_or_train`;
+* measuring — :func:`dd_curve`, :class:`DDCurve`, :func:`aaddc`,
+  :func:`get_metric`, :data:`METRICS`;
+* hardening — :class:`HardeningConfig`, :func:`harden_receiver`,
+  :func:`get_or_harden`;
+* data, store and scenarios — :class:`DataSpec`, :func:`load_dataset`,
+  :class:`ModelStore`, :func:`cache_dir`, :func:`load_scenario`,
+  :func:`parse_scenario`, :func:`run_scenario`.
+
+Channels and attacks live in the sibling packages ``channels`` and ``adversary``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Link": "semcom.link",
+    "Receiver": "semcom.link",
+    "Transmitter": "semcom.link",
+    "build_link": "semcom.link",
+    "transceiver": "semcom.link",
+    "PluginModel": "semcom.plugins",
+    "plug_in": "semcom.plugins",
+    "TrainConfig": "semcom.training",
+    "TrainedModel": "semcom.training",
+    "get_or_train": "semcom.training",
+    "DDCurve": "semcom.curves",
+    "dd_curve": "semcom.curves",
+    "METRICS": "semcom.metrics",
+    "aaddc": "semcom.metrics",
+    "get_metric": "semcom.metrics",
+    "HardeningConfig": "semcom.hardening",
+    "get_or_harden": "semcom.hardening",
+    "harden_receiver": "semcom.hardening",
+    "DataSpec": "semcom.data",
+    "load_dataset": "semcom.data",
+    "ModelStore": "semcom.store",
+    "cache_dir": "semcom.paths",
+    "load_scenario": "semcom.scenario",
+    "parse_scenario": "semcom.scenario",
+    "run_scenario": "semcom.runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'semcom' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -36,7 +36,7 @@ class _Failure(_OneLine):
     exit_code = 1
 
 
-def _fail_bad_input(err: Exception) -> None:
+def _fail_bad_input(err: Exception | str) -> None:
     raise _BadInput(str(err)) from None
 
 
@@ -88,6 +88,7 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
     from semcom.executors import ExecutorError, make_executor
     from semcom.jobs import PointError
     from semcom.paths import cache_dir
+    from semcom.plugins import PluginError
     from semcom.runner import RunFolderError, run_scenario
     from semcom.scenario import ScenarioError
     from semcom.store import ModelStore
@@ -102,6 +103,8 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
                      resume=resume, executor=runner)
     except (RunFolderError, DatasetNotFoundError) as err:
         _fail_bad_input(err)
+    except PluginError as err:
+        _fail_bad_input(f"{scenario}: {err}")
     except ScenarioError as err:  # a key that does not fit the data (found once it is loaded)
         raise _BadInput(f"{scenario}: {err}") from None
     except PointError as err:
@@ -119,7 +122,13 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
 def validate(scenario: str) -> None:
     """Check SCENARIO without running it."""
     sc = _load(scenario)
+    from semcom.plugins import PluginError, check_factories
     from semcom.runner import grid
+
+    try:
+        check_factories(sc.models)
+    except PluginError as err:
+        _fail_bad_input(f"{scenario}: {err}")
 
     n = len(list(grid(sc)))
     axis = "ε" if sc.adversary.budget_axis == "eps" else "PSR"

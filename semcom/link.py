@@ -19,7 +19,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from channels import Channel, SymbolMapper
 
-__all__ = ["Transmitter", "Receiver", "Link", "build_link", "inference_copy"]
+__all__ = ["Transmitter", "Receiver", "Link", "build_link", "inference_copy", "transceiver"]
 
 
 class Transmitter(nn.Module):
@@ -64,7 +64,9 @@ class Link(nn.Module):
 
     Args:
         model: an autoencoder with ``encoder`` (whose first ``latent_dim``
-            outputs are the transmitted latent), ``decoder`` and ``latent_dim``.
+            outputs are the transmitted latent), ``decoder`` and ``latent_dim``:
+            a built-in :class:`semcom.models.Autoencoder` or a
+            :class:`semcom.plugins.PluginModel`.
         channel: a :class:`channels.Channel`.
         scale: the power normalisation constant ``√2·σ_z`` (fixed at training).
         snr_db: the channel's SNR [dB]; None for the ideal link.
@@ -72,11 +74,17 @@ class Link(nn.Module):
 
     def __init__(self, model: nn.Module, channel: Channel, *, scale: float, snr_db: float | None) -> None:
         super().__init__()
-        mapper = SymbolMapper(model.latent_dim, scale)
-        self.transmitter = Transmitter(_PosteriorMean(model.encoder, model.latent_dim), mapper)
+        self.transmitter, self.receiver = _transceiver(model, scale)
         self.channel = channel
-        self.receiver = Receiver(model.decoder, mapper)
         self.snr_db = snr_db
+
+    @classmethod
+    def from_trained(cls, trained, channel: Channel, *, snr_db: float | None = None) -> Link:
+        """The link of a ``TrainedModel`` (built-in or plug-in) over ``channel``.
+
+        The power normalisation is the model's ``√2·σ_z``.
+        """
+        return cls(trained.model, channel, scale=2**0.5 * trained.sigma_z, snr_db=snr_db)
 
     @property
     def mapper(self) -> SymbolMapper:
@@ -109,13 +117,28 @@ class Link(nn.Module):
         return self.deliver(z if delta is None else z + delta, generator=generator)
 
 
+def _transceiver(model: nn.Module, scale: float) -> tuple[Transmitter, Receiver]:
+    mapper = SymbolMapper(model.latent_dim, scale)
+    encode = _PosteriorMean(model.encoder, model.latent_dim)
+    return Transmitter(encode, mapper), Receiver(model.decoder, mapper)
+
+
+def transceiver(trained) -> tuple[Transmitter, Receiver]:
+    """semcom's transmitter and receiver of a trained model, for a link of your own.
+
+    ``tx(x)`` is the latent ``z``, ``tx.mapper.to_symbols(z)`` its complex
+    symbols of unit average power (normalised by the model's ``√2·σ_z``);
+    ``rx(symbols)`` decodes equalised symbols. They share the model's modules.
+    """
+    return _transceiver(trained.model, 2**0.5 * trained.sigma_z)
+
+
 def build_link(trained, channel_cfg, snr_db: float | None) -> Link:
     """The :class:`Link` of a stored model (``TrainedModel``) on a scenario's channel entry."""
     from channels import make_channel
 
-    settings = channel_cfg.model_dump(include=channel_cfg.model_fields_set & {"equalizer", "block_length"})
-    channel = make_channel(channel_cfg.kind, **settings)
-    return Link(trained.model, channel, scale=2**0.5 * trained.sigma_z, snr_db=snr_db)
+    channel = make_channel(channel_cfg.kind, **channel_cfg.settings())
+    return Link.from_trained(trained, channel, snr_db=snr_db)
 
 
 def inference_copy(module: nn.Module) -> nn.Module:

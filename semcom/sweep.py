@@ -38,17 +38,18 @@ def derive_seed(*parts: int | str) -> int:
 class NonFiniteError(ArithmeticError):
     """NaN or Inf in the latents or the link's outputs at one budget (``str`` says which)."""
 
-    def __init__(self, where: str, eps: float) -> None:
-        super().__init__(where, eps)
-        self.where, self.eps = where, eps
+    def __init__(self, where: str, budget: float, axis: str = "eps") -> None:
+        super().__init__(where, budget, axis)
+        self.where, self.budget, self.axis = where, budget, axis
 
     def __str__(self) -> str:
-        return f"NaN/Inf in the {self.where} at budget {self.eps:g}"
+        at = f"ε={self.budget:g}" if self.axis == "eps" else f"PSR={self.budget:g} dB"
+        return f"NaN/Inf in the {self.where} at {at}"
 
 
-def _check_finite(t: torch.Tensor, where: str, budget: float) -> torch.Tensor:
+def _check_finite(t: torch.Tensor, where: str, budget: float, axis: str = "eps") -> torch.Tensor:
     if not torch.isfinite(t).all():
-        raise NonFiniteError(where, budget)
+        raise NonFiniteError(where, budget, axis)
     return t
 
 
@@ -147,11 +148,11 @@ def sweep_attack(
                 delta, queries[i] = attacked.delta.float(), attacked.queries
                 eps_sum[i] += attacked.eps.sum().item()
             with torch.no_grad():
-                _check_finite(z + delta, "attacked latents", value)
+                _check_finite(z + delta, "attacked latents", value, budget_axis)
                 fresh = _generator(device, eval_seed)  # not the draws the attack saw
                 with autocast:
                     out = threat.forward(z, fresh)(delta)
-                out = _check_finite(out.float(), "outputs", value)
+                out = _check_finite(out.float(), "outputs", value, budget_axis)
                 tally.add(i, out, x, **context)
                 tally_clean.add(i, out, clean_link, **clean_context)
                 ratio = delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)  # [B]

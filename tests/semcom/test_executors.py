@@ -17,6 +17,10 @@ from semcom.training import TrainedModel
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 
 
+_NO_EXTRAS = {"test_labels": None, "train": None, "train_labels": None, "classifier": None}
+"""The shared objects a sweep without semantic metrics or training-split attacks leaves unused."""
+
+
 def _receiver(*, blown_up: bool = False) -> TrainedModel:
     """An untrained autoencoder; ``blown_up``: its decoder's weights are NaN."""
     model = Autoencoder("vae-kld", 4, (1, 28, 28)).eval()
@@ -37,7 +41,7 @@ def _job(attack: str) -> PointJob:
     not HAVE_RAY, reason="Ray is not installed (pip install 'semcom[ray]')"))])
 def test_a_failing_point_reaches_the_driver_naming_the_point(name, tmp_path, mnist):
     executor = make_executor(name, workers=1)
-    shared = {"test": mnist[1].images[:4], "receiver": _receiver(blown_up=True)}
+    shared = {**_NO_EXTRAS, "test": mnist[1].images[:4], "receiver": _receiver(blown_up=True)}
     try:
         with pytest.raises(PointError) as err:
             list(executor.map([_job("jam-a"), _job("jam-b")], shared, JobEnv(str(tmp_path))))
@@ -50,7 +54,7 @@ def test_a_failing_point_reaches_the_driver_naming_the_point(name, tmp_path, mni
 
 def test_in_process_yields_in_order(tmp_path, mnist):
     jobs = [_job("a"), _job("b")]
-    shared = {"test": mnist[1].images[:4], "receiver": _receiver()}
+    shared = {**_NO_EXTRAS, "test": mnist[1].images[:4], "receiver": _receiver()}
     done = list(InProcessExecutor().map(jobs, shared, JobEnv(str(tmp_path))))
     assert [i for i, _ in done] == [0, 1]
     assert done[0][1].eps == [0.0, 1.0]

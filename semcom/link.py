@@ -123,10 +123,12 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
     """Within the block, ``module``'s parameters need no gradient and it is in eval mode.
 
     Attacks differentiate with respect to ``δ`` only; frozen parameters spare
-    autograd the weight gradients. Both settings are restored afterwards.
+    autograd the weight gradients. Both settings are restored afterwards, module by
+    module: a new :class:`Link` is in train mode while the trained model it wraps is
+    in eval mode, and must stay so.
     """
     flags = [(p, p.requires_grad) for p in module.parameters()]
-    training = module.training
+    modes = [(m, m.training) for m in module.modules()]
     for p, _ in flags:
         p.requires_grad_(False)
     module.eval()
@@ -135,4 +137,5 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
     finally:
         for p, flag in flags:
             p.requires_grad_(flag)
-        module.train(training)
+        for m, mode in modes:
+            m.training = mode

@@ -57,3 +57,12 @@ def test_psr_reported_matches_budget_scale(tiny_vae, mnist):
     jam = _sweep(link, mnist[1].images[:50], AttackSpec("gaussian", "gaussian"))
     assert jam.psr_db[0] is None
     assert all(a < b for a, b in zip(jam.psr_db[1:], jam.psr_db[2:], strict=False)), "PSR grows with ε"
+
+
+def test_a_sweep_leaves_the_shared_model_as_it_found_it(tiny_vae, mnist):
+    """A new Link is in train mode, the trained model inside it in eval mode: both stay so."""
+    link = _link(tiny_vae, "ideal", None)
+    assert link.training and not tiny_vae.model.training
+    _sweep(link, mnist[1].images[:10], AttackSpec("pgd-untargeted", "pgd", steps=2))
+    assert link.training and not any(m.training for m in tiny_vae.model.modules())
+    assert all(p.requires_grad for p in tiny_vae.model.parameters())

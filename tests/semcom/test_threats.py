@@ -39,7 +39,7 @@ def train_split(mnist):
 
 
 def _sweep(link, mnist, spec, budgets, *, axis="psr_db", placement="in_transit", n=200,
-           metrics=("ssim",), train=None, classifier=None, seed=0):
+           metrics=("ssim", "mse"), train=None, classifier=None, seed=0):
     _, test = mnist
     return sweep_attack(link, test.images[:n], spec, budgets, norm="l2", metric_names=list(metrics),
                         batch_size=100, seed=seed, grid_samples=2, budget_axis=axis,
@@ -63,11 +63,12 @@ def test_every_perturbation_has_exactly_its_psr_budget(tiny_vae, mnist, train_sp
         assert error.abs().max() < 0.01, (psr, error)
 
 
+@pytest.mark.parametrize("placement", PLACEMENTS)
 def test_the_universal_perturbation_is_one_tensor_at_the_mean_power_budget(tiny_vae, mnist,
-                                                                           train_split):
+                                                                           train_split, placement):
     link = _link(tiny_vae, "rayleigh", 10.0)
     spec = AttackSpec("universal", "universal", epochs=1, batch_size=100)
-    threat = Threat(spec, link, norm="l2", placement="in_transit", budget_axis="psr_db",
+    threat = Threat(spec, link, norm="l2", placement=placement, budget_axis="psr_db",
                     train=train_split)
     with torch.no_grad():
         z_train = link.transmitter(train_split[0])
@@ -81,16 +82,23 @@ def test_the_universal_perturbation_is_one_tensor_at_the_mean_power_budget(tiny_
     assert abs(power - (-10.0)) < 0.01
 
 
-@pytest.mark.parametrize("placement", PLACEMENTS)
-def test_universal_beats_gaussian_jamming_on_the_test_split(tiny_vae, mnist, train_split,
-                                                            placement):
+def _beats(attack, jam, budgets, ratio):
+    """At every budget: more damage than jamming, by ``ratio`` in the MSE to the clean link
+    output (what the attacks maximise) and in a lower SSIM to the input."""
+    for a, j, a_clean, j_clean, psr in zip(attack.metrics, jam.metrics, attack.metrics_vs_clean,
+                                           jam.metrics_vs_clean, budgets, strict=True):
+        assert a_clean["mse"] > ratio * j_clean["mse"], (psr, a_clean, j_clean)
+        assert a["ssim"] < j["ssim"], (psr, a, j)
+
+
+def test_universal_beats_gaussian_jamming_on_the_test_split(tiny_vae, mnist, train_split):
+    """δ_u is learnt on training digits and judged on the test digits."""
     link = _link(tiny_vae, "awgn", 20.0)
-    budgets = [-15.0, -10.0, -5.0]
+    budgets = [-5.0, 0.0]
     universal = _sweep(link, mnist, AttackSpec("universal", "universal", epochs=2, batch_size=50),
-                       budgets, placement=placement, train=train_split)
-    jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets, placement=placement)
-    for u, j, psr in zip(universal.metrics, jam.metrics, budgets, strict=True):
-        assert u["ssim"] < j["ssim"] - 0.01, (psr, u, j)
+                       budgets, train=train_split)
+    jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
+    _beats(universal, jam, budgets, ratio=1.2)
 
 
 class _NoBackward(torch.autograd.Function):
@@ -117,26 +125,25 @@ class _QueryOnly(torch.nn.Module):
 def test_blackbox_never_backpropagates_through_the_receiver_and_beats_jamming(tiny_vae, mnist):
     link = _link(tiny_vae, "awgn", 20.0)
     link.receiver.decoder = _QueryOnly(link.receiver.decoder)
-    budgets = [-15.0, -10.0, -5.0]
+    budgets = [-5.0, 0.0]
     with pytest.raises(AssertionError, match="backward was called"):  # the guard works
         _sweep(link, mnist, AttackSpec("pgd", "pgd", steps=2), budgets[:1], n=10)
     spec = AttackSpec("blackbox", "blackbox", steps=10, samples=8, estimator="nes")
     blackbox = _sweep(link, mnist, spec, budgets)
     jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
-    assert blackbox.queries == [1 + 10 * (2 * 8 + 1)] * 3 and jam.queries == [None] * 3
-    for b, j, psr in zip(blackbox.metrics, jam.metrics, budgets, strict=True):
-        assert b["ssim"] < j["ssim"] - 0.01, (psr, b, j)
+    assert blackbox.queries == [1 + 10 * (2 * 8 + 1)] * 2 and jam.queries == [None] * 2
+    _beats(blackbox, jam, budgets, ratio=1.1)
 
 
 def test_eot_on_fresh_channel_draws_beats_single_draw_pgd_on_rayleigh(tiny_vae, mnist):
     """Both attacks are judged on channel draws neither of them saw."""
     link = _link(tiny_vae, "rayleigh", 10.0)
-    budgets = [-15.0, -10.0, -5.0]
-    plain = _sweep(link, mnist, AttackSpec("pgd", "pgd"), budgets, placement="over_the_air")
-    eot = _sweep(link, mnist, AttackSpec("pgd-eot", "pgd", eot=8), budgets,
-                 placement="over_the_air")
+    budgets = [-10.0, -5.0, 0.0]
+    plain = _sweep(link, mnist, AttackSpec("pgd", "pgd"), budgets)
+    eot = _sweep(link, mnist, AttackSpec("pgd-eot", "pgd", eot=8), budgets)
     for e, p, psr in zip(eot.metrics, plain.metrics, budgets, strict=True):
         assert e["ssim"] < p["ssim"] - 0.005, (psr, e, p)
+    _beats(eot, plain, budgets, ratio=1.03)
 
 
 def test_over_the_air_on_an_ideal_link_is_the_perturbation_in_transit(tiny_vae, mnist):
@@ -145,7 +152,8 @@ def test_over_the_air_on_an_ideal_link_is_the_perturbation_in_transit(tiny_vae, 
     in_transit = _sweep(link, mnist, spec, [0.0, 1.0], axis="eps", n=50)
     over_the_air = _sweep(link, mnist, spec, [0.0, 1.0], axis="eps", placement="over_the_air",
                           n=50)
-    assert in_transit.metrics == pytest.approx(over_the_air.metrics, rel=1e-5)
+    for a, b in zip(in_transit.metrics, over_the_air.metrics, strict=True):
+        assert a == pytest.approx(b, rel=1e-5)
     faded = _sweep(_link(tiny_vae, "rayleigh", 10.0), mnist, spec, [0.0, 1.0], axis="eps",
                    placement="over_the_air", n=50)
     clean = _sweep(_link(tiny_vae, "rayleigh", 10.0), mnist, spec, [0.0, 1.0], axis="eps", n=50)
@@ -159,7 +167,7 @@ def test_clean_reconstructions_keep_their_class(semantic_vae, mnist, reference_c
     assert result.metrics[0]["accuracy"] >= 0.9, result.metrics[0]
     assert result.metrics_vs_clean[0] == pytest.approx({"accuracy": 1.0, "fid": 0.0}, abs=1e-6)
     assert result.metrics[1]["accuracy"] < result.metrics[0]["accuracy"]
-    assert result.metrics[1]["fid"] > result.metrics[0]["fid"]
+    assert result.metrics_vs_clean[1]["fid"] > 1.0  # jamming moves the reconstructions away
 
 
 def test_a_class_target_turns_the_digits_into_that_class(tiny_vae, mnist, train_split,

@@ -69,13 +69,14 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, executor: 
     device = _device(device)
     from semcom.data import DatasetNotFoundError
     from semcom.paths import cache_dir
+    from semcom.perceptual import LpipsUnavailable
     from semcom.runner import RunExistsError, run_scenario
     from semcom.store import ModelStore
 
     folder = Path(out) if out else Path("runs") / sc.name
     try:
         run_scenario(sc, folder, store=ModelStore(cache_dir()), device=device, overwrite=overwrite)
-    except (RunExistsError, DatasetNotFoundError) as err:
+    except (RunExistsError, DatasetNotFoundError, LpipsUnavailable) as err:
         _fail_bad_input(err)
     click.echo(f"report: {folder / 'report.md'}")
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Metric", "METRICS", "register_metric", "aaddc", "get_metric", "PSNR_CAP_DB"]
+__all__ = ["Metric", "METRICS", "register_metric", "aaddc", "get_metric", "unavailable_metrics",
+           "PSNR_CAP_DB"]
 
 PSNR_CAP_DB = 100.0
 """PSNR of identical images is infinite; per-sample MSE is floored at 1e-10 (100 dB)."""
@@ -23,23 +24,35 @@ PSNR_CAP_DB = 100.0
 
 @dataclass(frozen=True)
 class Metric:
-    """A per-sample image metric ``fn(pred, target) -> [B]`` and its orientation."""
+    """A per-sample image metric ``fn(pred, target) -> [B]`` and its orientation.
+
+    ``unavailable()``, when set, says why the metric cannot be computed on this
+    machine (missing weights, say), or returns None when it can.
+    """
 
     name: str
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     higher_is_better: bool
     default_baseline: float
     unit: str = ""
+    unavailable: Callable[[], str | None] | None = None
 
 
 METRICS: dict[str, Metric] = {}
 
 
-def register_metric(name: str, *, higher_is_better: bool, baseline: float, unit: str = ""):
+def register_metric(
+    name: str,
+    *,
+    higher_is_better: bool,
+    baseline: float,
+    unit: str = "",
+    unavailable: Callable[[], str | None] | None = None,
+):
     """Decorator adding a per-sample metric to :data:`METRICS`."""
 
     def decorate(fn):
-        METRICS[name] = Metric(name, fn, higher_is_better, baseline, unit)
+        METRICS[name] = Metric(name, fn, higher_is_better, baseline, unit, unavailable)
         return fn
 
     return decorate
@@ -70,6 +83,31 @@ def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample PSNR ``[B]`` in dB for ``data_range = 1``: ``10·log10(1 / MSE)``, capped at 100 dB."""
     return -10.0 * torch.log10(mse(pred, target).clamp_min(10 ** (-PSNR_CAP_DB / 10)))
+
+
+def _lpips_unavailable() -> str | None:
+    from semcom.perceptual import lpips_unavailable_reason
+
+    return lpips_unavailable_reason()
+
+
+@register_metric("lpips", higher_is_better=False, baseline=1.0, unavailable=_lpips_unavailable)
+def lpips(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample LPIPS ``[B]`` (v0.1, AlexNet; see :mod:`semcom.perceptual`)."""
+    from semcom.perceptual import lpips_distance
+
+    return lpips_distance(pred, target)
+
+
+def unavailable_metrics(names: Sequence[str]) -> dict[str, str]:
+    """``{name: reason}`` for each of ``names`` that cannot be computed on this machine."""
+    reasons = {}
+    for name in names:
+        check = get_metric(name).unavailable
+        reason = check() if check is not None else None
+        if reason is not None:
+            reasons[name] = reason
+    return reasons
 
 
 def aaddc(

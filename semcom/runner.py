@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from semcom.metrics import aaddc, get_metric
-from semcom.scenario import Scenario
+from semcom.metrics import aaddc, get_metric, unavailable_metrics
+from semcom.scenario import ModelConfig, Scenario
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
 from semcom.sweep import AttackSpec, SweepResult, derive_seed, sweep_attack
 
-__all__ = ["RunExistsError", "GridPoint", "run_scenario", "grid", "SCHEMA_VERSION"]
+__all__ = ["RunExistsError", "GridPoint", "run_scenario", "grid", "train_config", "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -97,10 +97,11 @@ def _prepare_folder(out: Path, overwrite: bool) -> dict[str, dict]:
 
 
 def _journal(out: Path, key: str, point: GridPoint, result: SweepResult) -> dict:
-    buf = _npy_bytes(result.grid)
-    atomic_write_bytes(out / "samples" / f"{key}.npy", buf)
+    atomic_write_bytes(out / "samples" / f"{key}_latents.npy", _npy_bytes(result.latents))
+    atomic_write_bytes(out / "samples" / f"{key}.npy", _npy_bytes(result.grid))
     entry = {"key": key, **point.labels(), "eps": result.eps, "metrics": result.metrics,
-             "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db}
+             "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
+             "latent_abs_diff": result.latent_abs_diff}
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")
         f.flush()
@@ -130,6 +131,39 @@ def _environment(sc: Scenario, device: str) -> dict[str, Any]:
             "torch_threads": torch.get_num_threads(), "seed": sc.seed, "versions": versions}
 
 
+def train_config(m: ModelConfig, seed: int):
+    """The :class:`~semcom.training.TrainConfig` of a scenario's model entry.
+
+    ``m.adversarial`` turns on latent adversarial training during training
+    (paper Algorithm 1): after each minibatch step, decoder-only steps on
+    perturbed latents (untargeted PGD at ``ε_train`` for ``kind: adversarial``).
+    """
+    from semcom.hardening import HardeningConfig
+    from semcom.training import TrainConfig
+
+    adv = m.adversarial
+    algorithm1 = None if adv is None else HardeningConfig(
+        kind=adv.kind, eps=adv.eps, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
+        seed=seed)
+    return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
+                       algorithm1)
+
+
+def _unavailable(sc: Scenario) -> dict[str, str]:
+    """``{metric: reason}`` for the scenario's metrics that cannot be computed here.
+
+    Raises:
+        LpipsUnavailable: an attack needs LPIPS as its distance and it cannot be loaded.
+    """
+    from semcom.perceptual import LpipsUnavailable, lpips_unavailable_reason
+
+    for i, at in enumerate(sc.adversary.attacks):
+        if getattr(at, "distance", None) == "lpips" and (reason := lpips_unavailable_reason()):
+            raise LpipsUnavailable(
+                f"adversary.attacks[{i}].distance: 'lpips' cannot be computed here: {reason}")
+    return unavailable_metrics(sc.metrics)
+
+
 def run_scenario(
     sc: Scenario,
     out: Path,
@@ -144,8 +178,10 @@ def run_scenario(
     from semcom.hardening import HardeningConfig, get_or_harden
     from semcom.link import build_link
     from semcom.report import write_outputs
-    from semcom.training import TrainConfig, get_or_train
+    from semcom.training import get_or_train
 
+    unavailable = _unavailable(sc)
+    metric_names = [m for m in sc.metrics if m not in unavailable]
     journal = _prepare_folder(out, overwrite)
     resolved = sc.model_dump(mode="json")
     atomic_write_text(out / "scenario.resolved.json", json.dumps(resolved, indent=2))
@@ -159,8 +195,8 @@ def run_scenario(
 
     trained = {}
     for m in sc.models:
-        cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
-        trained[m.name] = get_or_train(cfg, train.images, data_key, store, device=device, progress=progress)
+        trained[m.name] = get_or_train(train_config(m, sc.seed), train.images, data_key, store,
+                                       device=device, progress=progress)
 
     receivers: dict[tuple, Any] = {}
 
@@ -186,30 +222,35 @@ def run_scenario(
             link = build_link(receiver(m, d, ch, point.snr_db), ch, point.snr_db).to(device)
             result = sweep_attack(
                 link, test.images, _attack_spec(at), sc.adversary.eps_values, norm=sc.adversary.norm,
-                metric_names=sc.metrics, batch_size=sc.eval_batch_size,
+                metric_names=metric_names, batch_size=sc.eval_batch_size,
                 seed=derive_seed(sc.seed, point.channel, str(point.snr_db)),
                 grid_samples=sc.report.grid_samples,
             )
             journal[key] = _journal(out, key, point, result)
         entries.append(journal[key])
 
-    results = _results(sc, resolved, entries)
+    results = _results(sc, resolved, entries, unavailable)
     write_outputs(out, results, test.images[: sc.report.grid_samples].numpy())
     return results
 
 
-def _results(sc: Scenario, resolved: dict, entries: list[dict]) -> dict[str, Any]:
-    points, areas = [], []
+def _results(
+    sc: Scenario, resolved: dict, entries: list[dict], unavailable: dict[str, str]
+) -> dict[str, Any]:
+    points, areas, latent = [], [], []
     labels = ("model", "defense", "channel", "snr_db", "attack")
     for e in entries:
         head = {k: e[k] for k in labels}
         for i, eps in enumerate(e["eps"]):
             points.append({**head, "eps": eps, "psr_db": e["psr_db"][i], "metrics": e["metrics"][i],
                            "metrics_vs_clean": e["metrics_vs_clean"][i]})
-        for name in sc.metrics:
+        if "latent_abs_diff" in e:  # absent from journals written before it was recorded
+            latent.append({**head, "eps": e["eps"], "mean_abs_delta": e["latent_abs_diff"]})
+        for name in (m for m in sc.metrics if m not in unavailable):
             metric = get_metric(name)
             base = sc.aaddc_baselines.get(name, metric.default_baseline)
             curve = [p[name] for p in e["metrics"]]
             value = aaddc(e["eps"], curve, higher_is_better=metric.higher_is_better, baseline=base)
             areas.append({**head, "metric": name, "value": value, "baseline": base})
-    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "points": points, "aaddc": areas}
+    return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "points": points,
+            "aaddc": areas, "unavailable_metrics": unavailable, "latent_difference": latent}

@@ -16,10 +16,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LIMITS"]
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
 LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000}
 """Upper bounds that keep a scenario from exhausting a workstation."""
+
+LATENT_DIMS = {"fashion-mnist": 30, "celeba": 128}
+"""Latent size of a model entry without ``latent_dim``, per data set (paper §3.1.2); else 10."""
 
 
 class ScenarioError(ValueError):
@@ -47,6 +50,26 @@ class DataConfig(_Frozen):
         return _one_of(v, DATASETS)
 
 
+class AdversarialTrainingConfig(_Frozen):
+    """Latent adversarial training while the model is trained (paper Algorithm 1, §3.2).
+
+    After each regular minibatch step, ``k`` decoder-only steps on
+    ``z + δ``, ``δ`` untargeted PGD at ``eps`` (``ε_train``, latent units) with
+    ``steps`` iterations and distance ``1 − SSIM`` by default. ``kind`` picks
+    the perturbation as for receiver hardening: ``adversarial`` (the paper),
+    ``adversarial-multi-eps`` (``ε_train ~ U[0, eps]`` per batch) or ``noise``
+    (Gaussian noise of the same budget: a control with the same extra decoder
+    steps but no attacker).
+    """
+
+    kind: Literal["adversarial", "adversarial-multi-eps", "noise"] = "adversarial"
+    eps: float = Field(gt=0, le=1e3)
+    steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    k: int = Field(1, ge=1, le=20)
+    lr: float = Field(1e-3, gt=0, le=1)
+    distance: Literal["ssim", "mse"] = "ssim"
+
+
 class ModelConfig(_Frozen):
     """One autoencoder to train (or load from the store) and attack."""
 
@@ -57,6 +80,7 @@ class ModelConfig(_Frozen):
     epochs: int = Field(20, ge=1, le=LIMITS["epochs"])
     batch_size: int = Field(64, ge=1, le=4096)
     lr: float = Field(1e-3, gt=0, le=1)
+    adversarial: AdversarialTrainingConfig | None = None
 
     @field_validator("variant")
     @classmethod
@@ -141,7 +165,7 @@ class PGDAttack(_Frozen):
     kind: Literal["pgd"]
     label: str | None = None
     target: Literal["black", "white", "inverted", "prior"] | None = None
-    distance: Literal["mse", "ssim"] = "mse"
+    distance: Literal["mse", "ssim", "lpips"] = "mse"
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
     alpha_factor: float = Field(2.5, gt=0, le=100)
     random_start: bool = False
@@ -237,6 +261,18 @@ class Scenario(_Frozen):
     aaddc_baselines: dict[str, float] = Field(default_factory=dict)
     eval_batch_size: int = Field(250, ge=1, le=10_000)
     report: ReportConfig = ReportConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_latent_dims(cls, doc: Any) -> Any:
+        """Models without ``latent_dim`` get the paper's size for the data set."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
+            return doc
+        data = doc.get("data")
+        name = data.get("name") if isinstance(data, dict) else None
+        dim = LATENT_DIMS.get(name, ModelConfig.model_fields["latent_dim"].default)
+        models = [{"latent_dim": dim, **m} if isinstance(m, dict) else m for m in doc["models"]]
+        return {**doc, "models": models}
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -5,6 +5,12 @@ computed once; each ε > 0 then runs the attack (no attack work at ε = 0) and
 the attacked link is evaluated over *evaluation* channel draws that are the
 same for every attack and ε (paired comparison), seeded apart from the draws
 the attacker optimised over.
+
+Besides the metrics, the sweep keeps what the paper's latent figures need:
+the dimension-wise mean absolute latent difference ``mean_b |δ_bj|`` per ε
+(paper Eq. 7; the adversarial latent is ``z + δ``), and the clean and
+adversarial latents of the first ``latent_samples`` images at the largest ε
+(for a t-SNE).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 import torch
 
 from adversary import gaussian_jamming, make_target, pgd
+from semcom import perceptual as _perceptual  # noqa: F401  (registers the "lpips" PGD distance)
 from semcom.link import Link, frozen
 from semcom.metrics import get_metric
 
@@ -52,6 +59,8 @@ class SweepResult:
     metrics_vs_clean: list[dict[str, float]]
     psr_db: list[float | None]
     grid: np.ndarray = field(repr=False)  # [len(eps), S, C, H, W] attacked outputs of the first samples
+    latent_abs_diff: list[list[float]] = field(default_factory=list)  # [len(eps)][k]: Eq. 7 per ε
+    latents: np.ndarray | None = field(default=None, repr=False)  # [2, L, k]: clean, adv. at max ε
 
 
 def _perturbation(
@@ -91,6 +100,7 @@ def sweep_attack(
     batch_size: int,
     seed: int,
     grid_samples: int = 6,
+    latent_samples: int = 300,
 ) -> SweepResult:
     """Run ``attack`` at every ε on ``images [N, C, H, W]`` through ``link``."""
     device = next(link.parameters()).device
@@ -99,6 +109,9 @@ def sweep_attack(
     sums = np.zeros((n_eps, len(metrics)))
     sums_clean = np.zeros((n_eps, len(metrics)))
     psr_sum = np.zeros(n_eps)
+    abs_delta_sum = [torch.zeros(()) for _ in eps_values]  # each becomes [k]
+    clean_z: list[torch.Tensor] = []
+    adv_z: list[torch.Tensor] = []  # z + δ at the largest ε
     grid: list[list[torch.Tensor]] = [[] for _ in eps_values]
     with frozen(link):
         for chunk_index, x in enumerate(images.split(batch_size)):
@@ -120,6 +133,10 @@ def sweep_attack(
                         sums[i, j] += m.fn(out, x).sum().item()
                         sums_clean[i, j] += m.fn(out, clean_link).sum().item()
                     psr_sum[i] += (delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)).sum().item()
+                    abs_delta_sum[i] = abs_delta_sum[i] + delta.abs().sum(0).cpu()  # [k]
+                    if i == n_eps - 1:
+                        clean_z.append(z.cpu())
+                        adv_z.append((z + delta).cpu())
                 have = sum(t.shape[0] for t in grid[i])
                 if have < grid_samples:
                     grid[i].append(out[: grid_samples - have].cpu())
@@ -131,4 +148,6 @@ def sweep_attack(
         metrics_vs_clean=[dict(zip(names, (sums_clean[i] / n).tolist(), strict=True)) for i in range(n_eps)],
         psr_db=[10 * math.log10(p / n) if p > 0 else None for p in psr_sum],
         grid=torch.stack([torch.cat(g) for g in grid]).numpy(),
+        latent_abs_diff=[(a / n).tolist() for a in abs_delta_sum],
+        latents=torch.stack([torch.cat(clean_z), torch.cat(adv_z)])[:, :latent_samples].numpy(),
     )

@@ -25,6 +25,11 @@ unavailable. The ``lpips`` model is built with a random trunk
 (``pnet_rand=True``, so torchvision fetches nothing) and the ImageNet
 convolutions are then copied into it.
 
+Importing this module registers :func:`lpips_distance` as the ``"lpips"``
+distance of latent PGD (``adversary.DISTANCES``); :mod:`semcom.metrics`
+offers it as the ``"lpips"`` metric, which a run reports as unavailable,
+with :func:`lpips_unavailable_reason`, when the weights cannot be loaded.
+
 Images ``[B, C, H, W]`` in [0, 1] are mapped to [−1, 1]; grey images (``C = 1``)
 are replicated to 3 channels. AlexNet's third pooling needs sides of at least
 31 pixels, so images whose shorter side is below ``min_size`` (default 64) are

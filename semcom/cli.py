@@ -88,6 +88,7 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
     from semcom.executors import ExecutorError, make_executor
     from semcom.jobs import PointError
     from semcom.paths import cache_dir
+    from semcom.perceptual import LpipsUnavailable
     from semcom.plugins import PluginError
     from semcom.runner import RunFolderError, run_scenario
     from semcom.scenario import ScenarioError
@@ -105,7 +106,7 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
         _fail_bad_input(err)
     except PluginError as err:
         _fail_bad_input(f"{scenario}: {err}")
-    except ScenarioError as err:  # a key that does not fit the data (found once it is loaded)
+    except (ScenarioError, LpipsUnavailable) as err:  # a key that does not fit the data or machine
         raise _BadInput(f"{scenario}: {err}") from None
     except PointError as err:
         raise _Failure(f"{err}; the finished points are kept: fix the cause and run again "

@@ -1,4 +1,4 @@
-"""Figures of a run: DD-curves and image grids (matplotlib, Agg backend)."""
+"""Figures of a run: DD-curves, image grids, the paper's latent figures (matplotlib, Agg)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_dd_curves", "plot_image_grid"]
+__all__ = ["plot_dd_curves", "plot_image_grid", "plot_latent_difference", "plot_latent_scatter"]
 
 
 def _pyplot():
@@ -88,6 +88,66 @@ def plot_image_grid(
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_latent_difference(
+    panels: dict[str, dict[float, Sequence[float]]],
+    title: str,
+    path: Path,
+) -> None:
+    """Bar plot of the dimension-wise mean absolute latent difference (paper Eq. 7, Fig. 7–8).
+
+    ``panels[attack][eps] = [mean_b |z_adv,bj − z_bj| for each dimension j]``:
+    one panel per attack (shared y axis), one group of bars per dimension,
+    one bar per ε.
+    """
+    plt = _pyplot()
+    n = len(panels)
+    dims = max(len(v) for by_eps in panels.values() for v in by_eps.values())
+    width_in = max(4.0, 0.32 * dims + 1.5)
+    fig, axes = plt.subplots(1, n, figsize=(width_in * n, 3.2), squeeze=False, sharey=True)
+    for ax, (attack, by_eps) in zip(axes[0], panels.items(), strict=True):
+        width = 0.8 / max(1, len(by_eps))
+        for i, (eps, values) in enumerate(by_eps.items()):
+            x = np.arange(len(values)) + (i - (len(by_eps) - 1) / 2) * width
+            ax.bar(x, values, width=width, label=f"ε = {eps:g}")
+        ax.set_title(attack, fontsize=9)
+        ax.set_xlabel("latent dimension j")
+        ax.set_xticks(np.arange(dims)[:: max(1, dims // 16)])
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("mean |z_adv − z| (Eq. 7)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_latent_scatter(
+    clean: np.ndarray,
+    adversarial: dict[str, np.ndarray],
+    title: str,
+    path: Path,
+) -> None:
+    """2-D embeddings (t-SNE) of clean latents ``[L, 2]`` against each attack's adversarial ones.
+
+    One panel per entry of ``adversarial[attack] = [L, 2]`` (the same
+    embedding, so panels are comparable), the clean points in grey beneath.
+    """
+    plt = _pyplot()
+    n = len(adversarial)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.6), squeeze=False, sharex=True, sharey=True)
+    for ax, (attack, points) in zip(axes[0], adversarial.items(), strict=True):
+        ax.scatter(clean[:, 0], clean[:, 1], s=6, c="0.6", alpha=0.6, label="clean")
+        ax.scatter(points[:, 0], points[:, 1], s=6, c="tab:red", alpha=0.7, label="adversarial")
+        ax.set_title(attack, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=7, markerscale=2)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path)

@@ -20,7 +20,7 @@ import torch
 
 from adversary.similarity import structural_similarity
 
-__all__ = ["Metric", "METRICS", "MetricTally", "register_metric", "aaddc", "get_metric",
+__all__ = ["Metric", "METRICS", "MetricTally", "register_metric", "aaddc", "get_metric", "unavailable_metrics",
            "PSNR_CAP_DB"]
 
 PSNR_CAP_DB = 100.0
@@ -43,6 +43,8 @@ class Metric:
     are gathered over the whole evaluation set, then ``fn(pred_features [N, F],
     target_features [N, F]) -> float`` gives one value for the set.
     ``needs`` names the keyword context (:data:`CONTEXT`) the metric takes.
+    ``unavailable()``, when set, says why the metric cannot be computed on this
+    machine (missing weights, say), or returns None when it can.
     """
 
     name: str
@@ -52,6 +54,7 @@ class Metric:
     unit: str = ""
     needs: tuple[str, ...] = ()
     embed: Callable[..., torch.Tensor] | None = None
+    unavailable: Callable[[], str | None] | None = None
 
     @property
     def set_level(self) -> bool:
@@ -69,6 +72,7 @@ def register_metric(
     unit: str = "",
     needs: tuple[str, ...] = (),
     embed: Callable[..., torch.Tensor] | None = None,
+    unavailable: Callable[[], str | None] | None = None,
 ):
     """Decorator adding a metric to :data:`METRICS` (set-level when ``embed`` is given)."""
     unknown = sorted(set(needs) - set(CONTEXT))
@@ -77,7 +81,8 @@ def register_metric(
 
     def decorate(fn):
         METRICS[name] = Metric(
-            name, fn, higher_is_better, baseline, unit=unit, needs=tuple(needs), embed=embed
+            name, fn, higher_is_better, baseline, unit=unit, needs=tuple(needs), embed=embed,
+            unavailable=unavailable,
         )
         return fn
 
@@ -188,6 +193,31 @@ class MetricTally:
             else:
                 out[m.name] = float(self.sums[i, j] / self.count[i])
         return out
+
+
+def _lpips_unavailable() -> str | None:
+    from semcom.perceptual import lpips_unavailable_reason
+
+    return lpips_unavailable_reason()
+
+
+@register_metric("lpips", higher_is_better=False, baseline=1.0, unavailable=_lpips_unavailable)
+def lpips(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample LPIPS ``[B]`` (v0.1, AlexNet; see :mod:`semcom.perceptual`)."""
+    from semcom.perceptual import lpips_distance
+
+    return lpips_distance(pred, target)
+
+
+def unavailable_metrics(names: Sequence[str]) -> dict[str, str]:
+    """``{name: reason}`` for each of ``names`` that cannot be computed on this machine."""
+    reasons = {}
+    for name in names:
+        check = get_metric(name).unavailable
+        reason = check() if check is not None else None
+        if reason is not None:
+            reasons[name] = reason
+    return reasons
 
 
 def aaddc(

@@ -25,6 +25,11 @@ unavailable. The ``lpips`` model is built with a random trunk
 (``pnet_rand=True``, so torchvision fetches nothing) and the ImageNet
 convolutions are then copied into it.
 
+Importing this module registers :func:`lpips_distance` as the ``"lpips"``
+distance of latent PGD (``adversary.DISTANCES``); :mod:`semcom.metrics`
+offers it as the ``"lpips"`` metric, which a run reports as unavailable,
+with :func:`lpips_unavailable_reason`, when the weights cannot be loaded.
+
 Images ``[B, C, H, W]`` in [0, 1] are mapped to [−1, 1]; grey images (``C = 1``)
 are replicated to 3 channels. AlexNet's third pooling needs sides of at least
 31 pixels, so images whose shorter side is below ``min_size`` (default 64) are
@@ -40,6 +45,7 @@ Example (with the ImageNet weights in the hub cache):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -52,6 +58,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adversary import register_distance
+
 __all__ = [
     "ALEXNET_URL",
     "LpipsMetric",
@@ -59,8 +67,10 @@ __all__ = [
     "LpipsUnavailable",
     "alexnet_weights_path",
     "load_lpips",
+    "lpips_distance",
     "lpips_linear_weights_path",
     "lpips_status",
+    "lpips_unavailable_reason",
 ]
 
 log = logging.getLogger(__name__)
@@ -252,3 +262,36 @@ def load_lpips(
 
     log.info("LPIPS (AlexNet, v%s) loaded from %s", _LPIPS_VERSION, trunk_path)
     return LpipsMetric(net, min_size=min_size).to(device)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_lpips(device: str, hub_dir: str) -> LpipsMetric:
+    """One loaded metric per (device, hub folder): a changed ``$TORCH_HOME`` is honoured."""
+    return load_lpips(device, hub_dir=hub_dir)
+
+
+def lpips_unavailable_reason() -> str | None:
+    """Why LPIPS cannot be computed here (None when it can), found by loading it once.
+
+    Stricter than :func:`lpips_status`: a hub file of the wrong kind is caught
+    here, before a run starts, not in the middle of it.
+    """
+    try:
+        _cached_lpips("cpu", torch.hub.get_dir())
+    except LpipsUnavailable as err:
+        return str(err)
+    return None
+
+
+@register_distance("lpips")
+def lpips_distance(output: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """LPIPS per sample ``[B]`` (v0.1, AlexNet) of images ``[B, C, H, W]`` in [0, 1]; 0 = identical.
+
+    The ``"lpips"`` distance of latent PGD and the ``"lpips"`` metric of a
+    scenario. Loaded once per device from the torch hub cache.
+
+    Raises:
+        LpipsUnavailable: the weights are not on this machine (nothing is downloaded).
+    """
+    metric = _cached_lpips(str(output.device), torch.hub.get_dir())
+    return metric(output, reference)

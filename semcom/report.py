@@ -73,10 +73,27 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _computed_metrics(results: dict[str, Any]) -> list[str]:
+    """The scenario's metrics less those unavailable on the machine that ran it."""
+    unavailable = results.get("unavailable_metrics", {})
+    return [m for m in results["scenario"]["metrics"] if m not in unavailable]
+
+
+def _unavailable_section(results: dict[str, Any]) -> list[str]:
+    unavailable = results.get("unavailable_metrics", {})
+    if not unavailable:
+        return []
+    lines = ["## Unavailable metrics", "",
+             "Asked for by the scenario but not computed on the machine that ran it "
+             "(never computed on substitute weights):", ""]
+    lines += [f"- **{name.upper()}**: {reason}" for name, reason in unavailable.items()]
+    return lines + [""]
+
+
 def render_report(results: dict[str, Any], figures: list[str]) -> str:
     """The Markdown report of a run."""
     sc = results["scenario"]
-    metrics = sc["metrics"]
+    metrics = _computed_metrics(results)
     lines = [f"# semcom report: {sc['name']}", ""]
     if sc.get("description"):
         lines += [sc["description"].strip(), ""]
@@ -89,6 +106,7 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         f"budget axis {symbol} · placement {adv.get('placement', 'in_transit')} "
         f"(ε in latent units; PSR = 10·log10(‖δ‖²/‖s‖²) on the transmitted symbols)",
         "",
+        *_unavailable_section(results),
     ]
     lines += _equal_damage_section(results)
     lines += [
@@ -245,8 +263,10 @@ def _grid_eps_indices(eps: list[float], wanted: list[float] | None, axis: str = 
 
 
 def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str]:
+    from semcom.latent_report import latent_figures
+
     sc = results["scenario"]
-    metrics = sc["metrics"]
+    metrics = _computed_metrics(results)
     axis = _axis(results)
     symbol, xlabel = AXIS_LABELS[axis]
     names = []
@@ -273,12 +293,15 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
         plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
         names += [dd, grid]
     names += _hardening_figures(out, results)
+    wanted = sc["report"]["grid_eps"]
+    names += latent_figures(out, results, pick_eps=lambda eps: _grid_eps_indices(eps, wanted),
+                            label=_link_label, slug=_slug)
     return names
 
 
 def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
     """Per link: DD-curves of every defence overlaid, one row per attack."""
-    metrics = results["scenario"]["metrics"]
+    metrics = _computed_metrics(results)
     by_link: dict[tuple, dict[str, dict[str, tuple]]] = defaultdict(lambda: defaultdict(dict))
     for (model, defense, channel, snr), by_attack in _by_link(results["points"]).items():
         for attack, pts in by_attack.items():

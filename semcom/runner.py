@@ -32,14 +32,14 @@ from semcom.executors import Executor, InProcessExecutor, JobEnv
 from semcom.gap import equal_damage_table
 from semcom.hardening import HardeningConfig
 from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
-from semcom.metrics import aaddc, get_metric
-from semcom.scenario import Scenario, ScenarioError
+from semcom.metrics import aaddc, get_metric, unavailable_metrics
+from semcom.scenario import ModelConfig, Scenario, ScenarioError
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
 from semcom.threats import CLASS_TARGET
 from semcom.training import TrainConfig
 
-__all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid",
+__all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
            "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
@@ -146,11 +146,13 @@ def _read_journal(out: Path) -> dict[str, dict]:
 
 def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) -> dict:
     key = job.point.key
+    atomic_write_bytes(out / "samples" / f"{key}_latents.npy", _npy_bytes(result.latents))
     atomic_write_bytes(out / "samples" / f"{key}.npy", _npy_bytes(result.grid))
     entry = {"key": key, **job.point.labels(), "config": fingerprint, "seed": job.seed,
              "eps": result.eps, "metrics": result.metrics,
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
-             "budget": result.budgets, "queries": result.queries}
+             "budget": result.budgets, "queries": result.queries,
+             "latent_abs_diff": result.latent_abs_diff}
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, allow_nan=False) + "\n")
         f.flush()
@@ -204,13 +206,14 @@ class _Plan:
     points: list[PointJob] = field(default_factory=list)
 
 
-def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, Any]) -> _Plan:
-    """Jobs for the unfinished points; ``plugins`` (user models, already loaded) need no training."""
+def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, Any], metrics: list[str]) -> _Plan:
+    """Jobs for the unfinished points; ``plugins`` (user models, already loaded) need no training;
+    ``metrics`` are the scenario's metrics this machine can compute."""
     plan = _Plan()
     for point, m, d, ch, at in todo:
         model = f"model:{m.name}"
         if m.name not in plugins:
-            cfg = TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, sc.seed)
+            cfg = train_config(m, sc.seed)
             plan.models[model] = f"train:{config_key(asdict(cfg))}"
             plan.train[plan.models[model]] = TrainJob(cfg, data_key)
         receiver = model
@@ -222,7 +225,7 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         adv = sc.adversary
         plan.points.append(PointJob(
             point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
-            tuple(sc.metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
+            tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
             adv.budget_axis, adv.placement, sc.precision))
     return plan
 
@@ -231,6 +234,36 @@ def _run_phase(executor: Executor, jobs: dict[str, Any], shared: dict, env: JobE
     """Run ``jobs`` (by name) and return their results by the same names."""
     names = list(jobs)
     return {names[i]: result for i, result in executor.map([jobs[n] for n in names], shared, env)}
+
+
+def train_config(m: ModelConfig, seed: int):
+    """The :class:`~semcom.training.TrainConfig` of a scenario's model entry.
+
+    ``m.adversarial`` turns on latent adversarial training during training
+    (paper Algorithm 1): after each minibatch step, decoder-only steps on
+    perturbed latents (untargeted PGD at ``ε_train`` for ``kind: adversarial``).
+    """
+    adv = m.adversarial
+    algorithm1 = None if adv is None else HardeningConfig(
+        kind=adv.kind, eps=adv.eps, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
+        seed=seed)
+    return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
+                       algorithm1)
+
+
+def _unavailable(sc: Scenario) -> dict[str, str]:
+    """``{metric: reason}`` for the scenario's metrics that cannot be computed here.
+
+    Raises:
+        LpipsUnavailable: an attack needs LPIPS as its distance and it cannot be loaded.
+    """
+    from semcom.perceptual import LpipsUnavailable, lpips_unavailable_reason
+
+    for i, at in enumerate(sc.adversary.attacks):
+        if getattr(at, "distance", None) == "lpips" and (reason := lpips_unavailable_reason()):
+            raise LpipsUnavailable(
+                f"adversary.attacks[{i}].distance: 'lpips' cannot be computed here: {reason}")
+    return unavailable_metrics(sc.metrics)
 
 
 def run_scenario(
@@ -263,6 +296,7 @@ def run_scenario(
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
     _check_labels(sc, train)
+    unavailable = _unavailable(sc)  # an attack needing LPIPS that cannot load fails before writing
     # plug-in models are loaded and checked before anything is written: a bad one leaves no run folder
     plugins = plug_ins(sc, train.images, data_key, device=device)
 
@@ -276,7 +310,7 @@ def run_scenario(
     fingerprints = {p.key: _fingerprint(sc, *cfgs) for p, *cfgs in points}
     todo = [(p, *cfgs) for p, *cfgs in points
             if journal.get(p.key, {}).get("config") != fingerprints[p.key]]
-    plan = _plan(sc, todo, data_key, plugins)
+    plan = _plan(sc, todo, data_key, plugins, [m for m in sc.metrics if m not in unavailable])
     env = JobEnv(str(store.root), device, progress)
 
     trained = _run_phase(executor, plan.train, {"train": train.images}, env)
@@ -292,15 +326,16 @@ def run_scenario(
         job = plan.points[i]
         journal[job.point.key] = _journal(out, job, fingerprints[job.point.key], result)
 
-    results = _results(sc, resolved, [journal[p.key] for p, *_ in points])
+    results = _results(sc, resolved, [journal[p.key] for p, *_ in points], unavailable)
     write_outputs(out, results, test.images[: sc.report.grid_samples].numpy())
     return results
 
 
-def _results(sc: Scenario, resolved: dict, entries: list[dict]) -> dict[str, Any]:
-    """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``
-    and ``equal_damage_gaps`` are additive)."""
-    points, areas = [], []
+def _results(sc: Scenario, resolved: dict, entries: list[dict], unavailable: dict[str, str]) -> dict[str, Any]:
+    """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``,
+    ``equal_damage_gaps``, ``unavailable_metrics`` and ``latent_difference`` are additive)."""
+    points, areas, latent = [], [], []
+    available = [m for m in sc.metrics if m not in unavailable]
     labels = ("model", "defense", "channel", "snr_db", "attack")
     for e in entries:
         head = {k: e[k] for k in labels}
@@ -310,7 +345,9 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict]) -> dict[str, Any
             points.append({**head, "eps": eps, "psr_db": e["psr_db"][i], "metrics": e["metrics"][i],
                            "metrics_vs_clean": e["metrics_vs_clean"][i], "budget": budgets[i],
                            "queries": queries[i]})
-        for name in sc.metrics:
+        if "latent_abs_diff" in e:  # absent from journals written before it was recorded
+            latent.append({**head, "eps": e["eps"], "mean_abs_delta": e["latent_abs_diff"]})
+        for name in available:
             metric = get_metric(name)
             base = sc.aaddc_baselines.get(name, metric.default_baseline)
             curve = [p[name] for p in e["metrics"]]
@@ -318,9 +355,10 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict]) -> dict[str, Any
             areas.append({**head, "metric": name, "value": value, "baseline": base})
     jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
     axis = sc.adversary.budget_axis
-    gaps = equal_damage_table(points, jamming[0], sc.metrics, budget_axis=axis) if jamming else []
+    gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
-            "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps}
+            "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
+            "unavailable_metrics": unavailable, "latent_difference": latent}
 
 
 def _check_labels(sc: Scenario, train) -> None:

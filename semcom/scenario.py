@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LIMITS"]
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
 LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000, "eot": 64,
           "decoder_passes": 10**10}
@@ -29,6 +29,9 @@ NOMINAL_SPLIT = 10_000
 
 PSR_DB_RANGE = (-100.0, 60.0)
 """The PSRs [dB] a ``psr_db`` sweep may hold."""
+
+LATENT_DIMS = {"fashion-mnist": 30, "celeba": 128}
+"""Latent size of a model entry without ``latent_dim``, per data set (paper §3.1.2); else 10."""
 
 
 class ScenarioError(ValueError):
@@ -59,6 +62,26 @@ class DataConfig(_Frozen):
         from semcom.data import DATASETS
 
         return _one_of(v, DATASETS)
+
+
+class AdversarialTrainingConfig(_Frozen):
+    """Latent adversarial training while the model is trained (paper Algorithm 1, §3.2).
+
+    After each regular minibatch step, ``k`` decoder-only steps on
+    ``z + δ``, ``δ`` untargeted PGD at ``eps`` (``ε_train``, latent units) with
+    ``steps`` iterations and distance ``1 − SSIM`` by default. ``kind`` picks
+    the perturbation as for receiver hardening: ``adversarial`` (the paper),
+    ``adversarial-multi-eps`` (``ε_train ~ U[0, eps]`` per batch) or ``noise``
+    (Gaussian noise of the same budget: a control with the same extra decoder
+    steps but no attacker).
+    """
+
+    kind: Literal["adversarial", "adversarial-multi-eps", "noise"] = "adversarial"
+    eps: float = Field(gt=0, le=1e3)
+    steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    k: int = Field(1, ge=1, le=20)
+    lr: float = Field(1e-3, gt=0, le=1)
+    distance: Literal["ssim", "mse"] = "ssim"
 
 
 class ModelConfig(_Frozen):
@@ -105,6 +128,8 @@ class ModelConfig(_Frozen):
     """Plug-ins: what the encoder returns: ``latent`` (``z [B, k]``) or ``posterior``
     (a VAE's ``(mean, logvar)`` pair, or one ``[B, 2k]`` tensor with the mean first;
     the mean is transmitted). Default: the factory's metadata, else ``latent``."""
+    adversarial: AdversarialTrainingConfig | None = None
+    """Built-in only: latent adversarial training during training (paper Algorithm 1)."""
 
     @field_validator("variant")
     @classmethod
@@ -160,7 +185,7 @@ class ModelConfig(_Frozen):
         return self.factory if self.source == "python" else Path(self.encoder).stem
 
 
-_TRAINING_KEYS = ("variant", "weight", "epochs", "batch_size", "lr")
+_TRAINING_KEYS = ("variant", "weight", "epochs", "batch_size", "lr", "adversarial")
 
 
 class ChannelConfig(_Frozen):
@@ -333,7 +358,7 @@ class PGDAttack(_Attack):
 
     kind: Literal["pgd"]
     target: TargetName | None = None
-    distance: Literal["mse", "ssim"] = "mse"
+    distance: Literal["mse", "ssim", "lpips"] = "mse"
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
     alpha_factor: float = Field(2.5, gt=0, le=100)
     random_start: bool = False
@@ -532,6 +557,19 @@ class Scenario(_Frozen):
     CPUs with native bf16 (``benchmarks/attack_throughput.py`` measures it)."""
     report: ReportConfig = ReportConfig()
     """Figures of the report."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_latent_dims(cls, doc: Any) -> Any:
+        """Built-in models without ``latent_dim`` get the paper's size for the data set."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
+            return doc
+        data = doc.get("data")
+        name = data.get("name") if isinstance(data, dict) else None
+        dim = LATENT_DIMS.get(name, ModelConfig.model_fields["latent_dim"].default)
+        models = [{"latent_dim": dim, **m} if isinstance(m, dict) and m.get("source", "builtin") == "builtin"
+                  else m for m in doc["models"]]
+        return {**doc, "models": models}
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -8,6 +8,12 @@ the draws the attacker optimised over: every attack is judged on fresh channels.
 Budgets, placements and attack kinds are the :mod:`semcom.threats`. NaN or Inf
 in a latent or an output stops the sweep with :class:`NonFiniteError` rather
 than being averaged into the report.
+
+Besides the metrics, the sweep keeps what the paper's latent figures need:
+the dimension-wise mean absolute latent difference ``mean_b |δ_bj|`` per
+budget (paper Eq. 7; the adversarial latent is ``z + δ``), and the clean and
+adversarial latents of the first ``latent_samples`` images at the largest
+budget (for a t-SNE).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from semcom import perceptual as _perceptual  # noqa: F401  (registers the "lpips" PGD distance)
 from semcom.link import Link, inference_copy
 from semcom.metrics import MetricTally, get_metric
 from semcom.threats import AttackSpec, Threat
@@ -70,6 +77,8 @@ class SweepResult:
     grid: np.ndarray = field(repr=False)  # [len(budgets), S, C, H, W] outputs of the first samples
     budgets: list[float] = field(default_factory=list)
     queries: list[int | None] = field(default_factory=list)
+    latent_abs_diff: list[list[float]] = field(default_factory=list)  # [budgets][k]: Eq. 7 per budget
+    latents: np.ndarray | None = field(default=None, repr=False)  # [2, L, k]: clean, adv. at the last budget
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
@@ -93,6 +102,7 @@ def sweep_attack(
     train: tuple[torch.Tensor, torch.Tensor | None] | None = None,
     classifier=None,
     precision: str = "fp32",
+    latent_samples: int = 300,
 ) -> SweepResult:
     """Run ``attack`` at every budget on ``images [N, C, H, W]`` through ``link``.
 
@@ -120,6 +130,9 @@ def sweep_attack(
     eps_sum, psr_sum = np.zeros(n_points), np.zeros(n_points)
     queries: list[int | None] = [None] * n_points
     grid: list[list[torch.Tensor]] = [[] for _ in budgets]
+    abs_delta_sum = [torch.zeros(()) for _ in budgets]  # each becomes [k]
+    clean_z: list[torch.Tensor] = []
+    adv_z: list[torch.Tensor] = []  # z + δ at the last budget
     link = inference_copy(link)
     threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
     for chunk_index, x in enumerate(images.split(batch_size)):
@@ -157,6 +170,10 @@ def sweep_attack(
                 tally_clean.add(i, out, clean_link, **clean_context)
                 ratio = delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)  # [B]
                 psr_sum[i] += ratio.sum().item()
+                abs_delta_sum[i] = abs_delta_sum[i] + delta.abs().sum(0).cpu()  # [k]
+                if i == n_points - 1:
+                    clean_z.append(z.cpu())
+                    adv_z.append((z + delta).cpu())
             have = sum(t.shape[0] for t in grid[i])
             if have < grid_samples:
                 grid[i].append(out[: grid_samples - have].cpu())
@@ -169,4 +186,6 @@ def sweep_attack(
         grid=torch.stack([torch.cat(g) for g in grid]).numpy(),
         budgets=[float(b) for b in budgets],
         queries=queries,
+        latent_abs_diff=[(a / n).tolist() for a in abs_delta_sum],
+        latents=torch.stack([torch.cat(clean_z), torch.cat(adv_z)])[:, :latent_samples].numpy(),
     )

@@ -252,6 +252,51 @@ def test_mnist_formats_load_without_download(tmp_path: Path, name: str, folder: 
     assert small.shape == (1, 14, 14) and 0 <= small.images.min() and small.images.max() <= 1
 
 
+def _write_celeba(root: Path, partition: list[int]) -> None:
+    """Tiny CelebA in torchvision's layout: 178×218 JPEGs and the five list files.
+
+    Each face is a flat colour inside the central 178×178 square (the crop)
+    and white in the 20-pixel bands above and below it, which the crop drops.
+    """
+    base = root / "celeba"
+    (base / "img_align_celeba").mkdir(parents=True)
+    names = [f"{i + 1:06d}.jpg" for i in range(len(partition))]
+    for i, name in enumerate(names):
+        img = Image.new("RGB", (178, 218), color=(255, 255, 255))
+        img.paste((40 * i % 256, 100, 200), (0, 20, 178, 198))
+        img.save(base / "img_align_celeba" / name, quality=95)
+    rows = list(zip(names, partition, strict=True))
+    (base / "list_eval_partition.txt").write_text("".join(f"{n} {s}\n" for n, s in rows))
+    (base / "identity_CelebA.txt").write_text("".join(f"{n} {i}\n" for i, n in enumerate(names)))
+    (base / "list_attr_celeba.txt").write_text(
+        f"{len(names)}\nSmiling Young\n" + "".join(f"{n} 1 -1\n" for n in names))
+    (base / "list_bbox_celeba.txt").write_text(
+        f"{len(names)}\nimage_id x_1 y_1 width height\n" + "".join(f"{n} 1 2 3 4\n" for n in names))
+    (base / "list_landmarks_align_celeba.txt").write_text(
+        f"{len(names)}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x "
+        "leftmouth_y rightmouth_x rightmouth_y\n" + "".join(f"{n}{' 1' * 10}\n" for n in names))
+
+
+def test_celeba_format_loads_as_64_pixel_centre_crops(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    import torchvision.datasets.celeba as tv_celeba
+
+    # the list files written here cannot match the real files' MD5 sums: check presence only
+    monkeypatch.setattr(tv_celeba, "check_integrity", lambda path, md5=None: os.path.isfile(path))
+    _write_celeba(tmp_path, partition=[0, 0, 0, 1, 2, 2])
+    train = load_dataset(DataSpec(name="celeba", root=str(tmp_path)), split="train")
+    test = load_dataset(DataSpec(name="celeba", root=str(tmp_path)), split="test")
+    assert (len(train), len(test)) == (3, 2)
+    assert train.shape == (3, 64, 64) and train.labels is None and train.num_classes is None
+    for k, img in enumerate(train.images):  # the white bands are cropped away
+        expected = torch.tensor([40 * k % 256, 100, 200], dtype=torch.float32) / 255
+        assert torch.allclose(img.mean(dim=(1, 2)), expected, atol=0.02)
+        assert (img.amax(dim=(1, 2)) - img.amin(dim=(1, 2))).max() < 0.05
+    sub = load_dataset(DataSpec(name="celeba", root=str(tmp_path), train_size=2), split="train")
+    assert len(sub) == 2
+
+
 @pytest.mark.parametrize(
     ("name", "folder"),
     [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST"), ("celeba", "celeba")],

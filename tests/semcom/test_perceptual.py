@@ -2,18 +2,16 @@
 
 No test touches the network: every download entry point and socket connection
 raises. "Weights present" is simulated with a random-init torchvision AlexNet
-saved at the exact hub-cache file name (the real ImageNet weights are not
-needed to check the plumbing; the test checks they are the ones used).
+backbone saved at the exact hub-cache file name (the real ImageNet weights are
+not needed to check the plumbing; the test checks they are the ones used).
 """
 
 from __future__ import annotations
 
 import doctest
-import socket
 
 import pytest
 import torch
-import torchvision
 
 import semcom.perceptual
 from semcom.perceptual import (
@@ -21,45 +19,13 @@ from semcom.perceptual import (
     LpipsUnavailable,
     alexnet_weights_path,
     load_lpips,
+    lpips_distance,
     lpips_linear_weights_path,
     lpips_status,
+    lpips_unavailable_reason,
 )
 
-
-def _refuse(*args, **kwargs):
-    raise AssertionError("LPIPS tried to reach the network")
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Make every download path (and any socket connection) fail loudly."""
-    import torchvision.models._api as tv_api
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", _refuse)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", _refuse)
-    monkeypatch.setattr(tv_api, "load_state_dict_from_url", _refuse)
-    monkeypatch.setattr(socket.socket, "connect", _refuse)
-
-
-def _use_hub(monkeypatch, folder) -> None:
-    """``torch.hub.set_dir(folder)`` for one test (its private global is restored after)."""
-    monkeypatch.setattr(torch.hub, "_hub_dir", torch.hub._hub_dir)
-    torch.hub.set_dir(str(folder))
-
-
-@pytest.fixture(scope="module")
-def fake_hub(tmp_path_factory):
-    """A hub cache holding a random-init AlexNet at ``checkpoints/alexnet-owt-7be5be79.pth``."""
-    hub = tmp_path_factory.mktemp("hub")
-    path = alexnet_weights_path(hub)
-    path.parent.mkdir(parents=True)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        state = torchvision.models.alexnet(weights=None).state_dict()
-    torch.save(state, path)
-    features = {k: v for k, v in state.items() if k.startswith("features.")}
-    yield hub, features
-    path.unlink()  # 233 MB: do not leave it behind in the pytest temp folders
+pytestmark = pytest.mark.usefixtures("no_network")  # fixtures in tests/semcom/conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +33,14 @@ def metric(fake_hub) -> LpipsMetric:
     return load_lpips("cpu", hub_dir=fake_hub[0])
 
 
-def test_the_expected_hub_file_name(tmp_path, monkeypatch):
-    _use_hub(monkeypatch, tmp_path)
+def test_the_expected_hub_file_name(tmp_path, use_hub):
+    use_hub(tmp_path)
     assert alexnet_weights_path() == tmp_path / "checkpoints" / "alexnet-owt-7be5be79.pth"
     assert lpips_linear_weights_path().is_file()  # shipped inside the pip package
 
 
-def test_unavailable_with_an_empty_hub_and_nothing_downloaded(tmp_path, monkeypatch):
-    _use_hub(monkeypatch, tmp_path)
+def test_unavailable_with_an_empty_hub_and_nothing_downloaded(tmp_path, use_hub):
+    use_hub(tmp_path)
     status = lpips_status()
     assert not status.available
     assert str(tmp_path / "checkpoints" / "alexnet-owt-7be5be79.pth") in status.reason
@@ -97,8 +63,8 @@ def test_a_file_that_is_not_alexnet_is_reported_not_loaded(tmp_path):
         load_lpips("cpu", hub_dir=tmp_path)
 
 
-def test_available_when_the_weights_are_in_the_default_hub(fake_hub, monkeypatch):
-    _use_hub(monkeypatch, fake_hub[0])
+def test_available_when_the_weights_are_in_the_default_hub(fake_hub, use_hub):
+    use_hub(fake_hub[0])
     assert lpips_status() == semcom.perceptual.LpipsStatus(True, None)
 
 
@@ -164,6 +130,37 @@ def test_bad_shapes_are_rejected(metric, pred, target):
 def test_min_size_is_checked(metric):
     with pytest.raises(ValueError, match="min_size"):
         LpipsMetric(metric.net, min_size=16)
+
+
+def test_unavailable_reason_loads_to_decide(tmp_path, fake_hub, use_hub):
+    use_hub(tmp_path)
+    assert lpips_unavailable_reason() == lpips_status().reason  # nothing there
+    path = alexnet_weights_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    torch.save({"features.0.weight": torch.zeros(3)}, path)
+    assert lpips_status().available
+    assert "does not hold" in lpips_unavailable_reason()  # present but not AlexNet: caught early
+    use_hub(fake_hub[0])
+    assert lpips_unavailable_reason() is None
+
+
+def test_lpips_is_a_pgd_distance(fake_hub, use_hub):
+    """Registered in adversary's registry; latent PGD maximising it moves the output away."""
+    from adversary import get_distance, pgd
+
+    use_hub(fake_hub[0])
+    assert get_distance("lpips") is lpips_distance
+    decoder = torch.nn.Sequential(torch.nn.Linear(4, 28 * 28), torch.nn.Sigmoid(),
+                                  torch.nn.Unflatten(1, (1, 28, 28)))
+    z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        clean = decoder(z)
+    result = pgd(lambda d: decoder(z + d), z, eps=2.0, reference=clean, distance="lpips", steps=3)
+    assert torch.linalg.vector_norm(result.delta, dim=1).max() <= 2.0 + 1e-5
+    assert (result.distance > 0).all()
+    with torch.no_grad():
+        again = lpips_distance(decoder(z + result.delta), clean)
+    assert torch.allclose(result.distance, again, atol=1e-5)
 
 
 def test_docstring_examples_run():

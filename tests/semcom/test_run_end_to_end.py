@@ -203,3 +203,26 @@ def test_the_reference_classifier_is_trained_once_and_stored(psr_run, monkeypatc
     code, output = _invoke("run", str(scenario), "--out", str(out), "--overwrite")
     assert code == 0, output
     assert json.loads((out / "results.json").read_text())["points"] == results["points"]
+
+
+def test_latent_records_and_figures_are_redrawn(finished_run):
+    _, out = finished_run
+    results = json.loads((out / "results.json").read_text())
+    assert results["unavailable_metrics"] == {}
+    records = results["latent_difference"]
+    assert len(records) == 2 * 2 * 3  # one per grid point (Eq. 7 per ε and latent dimension)
+    for r in records:
+        assert r["eps"] == [0, 0.5, 1.0] and len(r["mean_abs_delta"]) == 3
+        assert all(len(row) == 4 for row in r["mean_abs_delta"])  # latent_dim 4
+        assert all(v == 0 for v in r["mean_abs_delta"][0])
+    assert len(list((out / "samples").glob("*_latents.npy"))) == 12
+    figures = sorted(p.name for p in (out / "figures").glob("*.png")
+                     if p.name.startswith(("latent_diff_", "tsne_")))
+    assert len(figures) == 2 * 4  # one of each per link
+    report = (out / "report.md").read_text()
+    assert all(f"(figures/{name})" in report for name in figures)
+    for name in figures:
+        (out / "figures" / name).unlink()
+    code, output = _invoke("report", str(out))
+    assert code == 0, output
+    assert all((out / "figures" / name).is_file() for name in figures)

@@ -104,10 +104,9 @@ class Link(nn.Module):
         own channel, ``y = h c + h_j j + n`` (see :meth:`channels.Channel.forward`).
         """
         symbols = self.mapper.to_symbols(z)
-        jam_symbols = None if jam is None else self.mapper.to_symbols(jam)
-        received = self.channel.receive(
-            symbols, snr_db=self.snr_db, generator=generator, jam=jam_symbols
-        )
+        # a user's channel (e.g. a Sionna link) need not know about jammers unless one is asked for
+        over_the_air = {} if jam is None else {"jam": self.mapper.to_symbols(jam)}
+        received = self.channel.receive(symbols, snr_db=self.snr_db, generator=generator, **over_the_air)
         return self.receiver(received)
 
     def forward(

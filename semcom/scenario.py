@@ -566,6 +566,7 @@ class Scenario(_Frozen):
             return doc
         data = doc.get("data")
         name = data.get("name") if isinstance(data, dict) else None
+        name = name if isinstance(name, str) else None  # a wrong type is reported by the schema
         dim = LATENT_DIMS.get(name, ModelConfig.model_fields["latent_dim"].default)
         models = [{"latent_dim": dim, **m} if isinstance(m, dict) and m.get("source", "builtin") == "builtin"
                   else m for m in doc["models"]]

@@ -244,8 +244,7 @@ class Threat:
         images, _ = self._needs_train("the universal attack")
         device = self.link.mapper.scale.device
         z = torch.cat([self.link.transmitter(x.to(device)) for x in images.split(256)])  # [N, k]
-        # the noiseless link output, as the sweep's reference (semcom.sweep)
-        clean = torch.cat([self.link.receiver(self.link.mapper.to_symbols(b)) for b in z.split(256)])
+        clean = torch.cat([self.link.receiver.decoder(b) for b in z.split(256)])
         if self.budget_axis == "eps":
             eps = float(value)
         else:  # against the mean transmit power of the training latents

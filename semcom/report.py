@@ -60,12 +60,13 @@ def _by_link(points: list[dict]) -> dict[tuple, dict[str, list[dict]]]:
 def _csv(results: dict[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*LINK_KEYS, "attack", "eps", "psr_db", "metric", "reference", "value"])
+    writer.writerow([*LINK_KEYS, "attack", "eps", "psr_db", "metric", "reference", "value",
+                     "budget"])
     for p in results["points"]:
         head = [p[k] for k in LINK_KEYS] + [p["attack"], p["eps"], p["psr_db"]]
         for reference, key in (("input", "metrics"), ("clean", "metrics_vs_clean")):
             for metric, value in p[key].items():
-                writer.writerow([*head, metric, reference, value])
+                writer.writerow([*head, metric, reference, value, _budget(p)])
     return buf.getvalue()
 
 

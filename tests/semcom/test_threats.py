@@ -82,26 +82,23 @@ def test_the_universal_perturbation_is_one_tensor_at_the_mean_power_budget(tiny_
     assert abs(power - (-10.0)) < 0.01
 
 
-def _beats(attack, jam, budgets, ratio):
-    """At every budget: more damage than jamming, by ``ratio`` in the MSE to the clean link
-    output (what the attacks maximise) and in a lower SSIM to the input."""
-    for a, j, a_clean, j_clean, psr in zip(attack.metrics, jam.metrics, attack.metrics_vs_clean,
-                                           jam.metrics_vs_clean, budgets, strict=True):
-        assert a_clean["mse"] > ratio * j_clean["mse"], (psr, a_clean, j_clean)
-        assert a["ssim"] < j["ssim"], (psr, a, j)
+def _beats(attack, other, budgets, ratio):
+    """At every budget, ``ratio`` times the damage of ``other`` in the attacks' objective: the
+    MSE of the received image to the clean link output."""
+    for a, o, psr in zip(attack.metrics_vs_clean, other.metrics_vs_clean, budgets, strict=True):
+        assert a["mse"] > ratio * o["mse"], (psr, a, o)
 
 
 def test_universal_beats_gaussian_jamming_on_the_test_split(tiny_vae, mnist, train_split):
     """δ_u is learnt on training digits and judged on the test digits."""
     link = _link(tiny_vae, "awgn", 20.0)
     budgets = [-5.0, 0.0]
-    universal = _sweep(link, mnist, AttackSpec("universal", "universal", epochs=2, batch_size=50),
+    universal = _sweep(link, mnist, AttackSpec("universal", "universal", epochs=3, batch_size=50),
                        budgets, train=train_split)
     jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
     # One δ for every digit against fresh noise per digit: on the tiny test model it wins in what it
-    # optimises (MSE to the clean output) but its SSIM damage is only on par with jamming's.
-    for u, j, psr in zip(universal.metrics_vs_clean, jam.metrics_vs_clean, budgets, strict=True):
-        assert u["mse"] > 1.05 * j["mse"], (psr, u, j)
+    # optimises (MSE to the clean output); its SSIM damage is only on par with jamming's.
+    _beats(universal, jam, budgets, ratio=1.05)
 
 
 class _NoBackward(torch.autograd.Function):
@@ -136,6 +133,7 @@ def test_blackbox_never_backpropagates_through_the_receiver_and_beats_jamming(ti
     jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
     assert blackbox.queries == [1 + 10 * (2 * 8 + 1)] * 2 and jam.queries == [None] * 2
     _beats(blackbox, jam, budgets, ratio=1.1)
+    assert all(b["ssim"] < j["ssim"] for b, j in zip(blackbox.metrics, jam.metrics, strict=True))
 
 
 def test_eot_on_fresh_channel_draws_beats_single_draw_pgd_on_rayleigh(tiny_vae, mnist):

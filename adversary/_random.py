@@ -22,6 +22,12 @@ def check_generator(generator: object) -> torch.Generator | None:
     return generator
 
 
+def _draw(sample, shape, dtype, device, generator) -> torch.Tensor:
+    """``sample(shape)`` drawn on the generator's device (its stream), then moved to ``device``."""
+    where = generator.device if generator is not None else device
+    return sample(shape, generator=generator, dtype=dtype, device=where).to(device)
+
+
 def standard_normal(
     shape: tuple[int, ...],
     *,
@@ -30,9 +36,7 @@ def standard_normal(
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """``N(0, 1)`` samples of ``shape``, ``dtype``, on ``device``."""
-    where = generator.device if generator is not None else device
-    draw = torch.randn(shape, generator=generator, dtype=dtype, device=where)
-    return draw.to(device)
+    return _draw(torch.randn, shape, dtype, device, generator)
 
 
 def uniform(
@@ -43,9 +47,7 @@ def uniform(
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """``U[0, 1)`` samples of ``shape``, ``dtype``, on ``device``."""
-    where = generator.device if generator is not None else device
-    draw = torch.rand(shape, generator=generator, dtype=dtype, device=where)
-    return draw.to(device)
+    return _draw(torch.rand, shape, dtype, device, generator)
 
 
 def rademacher(

@@ -111,7 +111,8 @@ def headline(gaps: Sequence[Gap]) -> tuple[str, float] | None:
 
 def format_gap(relation: str, gap_db: float) -> str:
     """``"12.3 dB"``, ``"> 12.3 dB"`` or ``"< 12.3 dB"``."""
-    return f"{'' if relation == '=' else relation + ' '}{gap_db:.1f} dB"
+    shown = round(gap_db, 1) + 0.0  # + 0.0: never "-0.0"
+    return f"{'' if relation == '=' else relation + ' '}{shown:.1f} dB"
 
 
 def equal_damage_table(

@@ -48,8 +48,9 @@ def latent_figures(
     pick_eps: Callable[[list[float]], list[int]],
     label: Callable[[tuple], str],
     slug: Callable[[tuple], str],
+    tsne: bool = True,
 ) -> list[str]:
-    """Draw the Eq. 7 bar plot and the t-SNE of each link; returns the figure paths (relative).
+    """Draw the Eq. 7 bar plot and (with ``tsne``) the t-SNE of each link; returns the figure paths (relative).
 
     ``pick_eps(eps) -> indices`` chooses the ε shown in the bar plots;
     ``label`` and ``slug`` name a link ``(model, defense, channel, snr_db)``
@@ -69,7 +70,7 @@ def latent_figures(
         title = f"Mean absolute latent difference (Eq. 7) · {label(link)}"
         plot_latent_difference(panels, title, out / bars)
         names.append(bars)
-        name = _tsne_figure(out, link, by_attack, seed, label, slug)
+        name = _tsne_figure(out, link, by_attack, seed, label, slug) if tsne else None
         if name:
             names.append(name)
     return names

@@ -296,7 +296,7 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
     names += _hardening_figures(out, results)
     wanted = sc["report"]["grid_eps"]
     names += latent_figures(out, results, pick_eps=lambda eps: _grid_eps_indices(eps, wanted),
-                            label=_link_label, slug=_slug)
+                            label=_link_label, slug=_slug, tsne=sc["report"].get("tsne", False))
     return names
 
 

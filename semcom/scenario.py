@@ -515,6 +515,9 @@ class ReportConfig(_Frozen):
     grid_eps: list[float] | None = Field(None, max_length=LIMITS["eps_points"])
     """Budgets shown in the image grids (the nearest swept ε); unset: up to three spread
     over the sweep."""
+    tsne: bool = False
+    """Draw a t-SNE of clean vs adversarial latents per link (paper Fig. 9); about 3 s per link
+    on 2 cores, so off unless asked."""
 
 
 def _known_metric(name: str) -> str:

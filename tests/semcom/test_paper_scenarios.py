@@ -68,3 +68,12 @@ def test_latent_size_defaults_per_data_set(data, expected):
         doc["data"] = data
     sc = parse_scenario(doc, "x.yaml", default_name="x")
     assert [m.latent_dim for m in sc.models] == [expected, 3]
+
+
+def test_the_latent_scale_study_attacks_the_tables_models_on_the_psr_axis():
+    sc = _load("paper_latent_scale")
+    assert sc.adversary.budget_axis == "psr_db"
+    assert len(_black_pgd(sc)) == 1 and any(a.kind == "gaussian" for a in sc.adversary.attacks)
+    tables = [m for name in ("paper_vae_variants", "paper_vae_vs_dae") for m in _load(name).models]
+    # the same settings as the tables' models, so the model store reuses them
+    assert all(m.model_dump() in [t.model_dump() for t in tables] for m in sc.models)

@@ -20,7 +20,7 @@ TINY = {
                   "attacks": [{"kind": "pgd", "steps": 3}, {"kind": "pgd", "target": "black", "steps": 3},
                               {"kind": "gaussian"}]},
     "eval_batch_size": 16,
-    "report": {"grid_samples": 3},
+    "report": {"grid_samples": 3, "tsne": True},
 }
 ATTACKS = ["pgd-untargeted", "pgd-black", "gaussian"]
 ADDED_POINT_KEYS = {"budget", "queries"}  # additive to schema_version 1
@@ -194,6 +194,7 @@ def test_a_psr_sweep_over_the_air_reports_both_axes_queries_and_gaps(psr_run):
     report = (out / "report.md").read_text()
     assert "## Equal-damage power gap to Gaussian jamming" in report and "headline gap" in report
     assert "budget axis PSR" in report and "placement over_the_air" in report
+    assert list((out / "figures").glob("latent_diff_*.png")) and not list((out / "figures").glob("tsne_*.png"))
 
 
 def test_the_reference_classifier_is_trained_once_and_stored(psr_run, monkeypatch):

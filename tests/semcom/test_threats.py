@@ -97,8 +97,13 @@ def test_universal_beats_gaussian_jamming_on_the_test_split(tiny_vae, mnist, tra
                        budgets, train=train_split)
     jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
     # One δ for every digit against fresh noise per digit: on the tiny test model it wins in what it
-    # optimises (MSE to the clean output); its SSIM damage is only on par with jamming's.
+    # optimises (MSE to the clean output) at every budget ...
     _beats(universal, jam, budgets, ratio=1.05)
+    # ... and, optimised for SSIM, in SSIM against the input at 0 dB (0.24 vs 0.31 when written); at
+    # -5 dB its SSIM damage is only on par with jamming's on this small model.
+    on_ssim = _sweep(link, mnist, AttackSpec("universal-ssim", "universal", epochs=3, batch_size=50,
+                                             distance="ssim"), [0.0], train=train_split)
+    assert on_ssim.metrics[0]["ssim"] < jam.metrics[1]["ssim"] - 0.03, (on_ssim.metrics, jam.metrics)
 
 
 class _NoBackward(torch.autograd.Function):

@@ -32,7 +32,7 @@ class _TransposedConv(torch.autograd.Function):
     """``conv_transpose2d(x, W, b, stride, padding)`` by GEMM; gradient for ``x`` only."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, stride, padding):  # noqa: ANN001, ANN205 (autograd signature)
+    def forward(ctx, x, weight, bias, stride, padding):
         ctx.save_for_backward(weight)
         ctx.stride, ctx.padding = stride, padding
         batch, c_in, height, width = x.shape
@@ -50,7 +50,7 @@ class _TransposedConv(torch.autograd.Function):
         return out.contiguous(memory_format=torch.channels_last)
 
     @staticmethod
-    def backward(ctx, grad):  # noqa: ANN001, ANN205
+    def backward(ctx, grad):
         (weight,) = ctx.saved_tensors
         grad_x = F.conv2d(grad, weight.to(grad.dtype), stride=ctx.stride, padding=ctx.padding)
         return grad_x, None, None, None, None

@@ -48,7 +48,7 @@ def latent_figures(
     pick_eps: Callable[[list[float]], list[int]],
     label: Callable[[tuple], str],
     slug: Callable[[tuple], str],
-    tsne: bool = True,
+    tsne: bool,
 ) -> list[str]:
     """Draw the Eq. 7 bar plot and (with ``tsne``) the t-SNE of each link; returns the figure paths (relative).
 

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from channels import Channel, SymbolMapper
-from semcom.gemm_convt import gemm_transposed_convs
+from semcom.fast_convt import fast_transposed_convs
 
 __all__ = ["Transmitter", "Receiver", "Link", "build_link", "inference_copy", "transceiver"]
 
@@ -151,15 +151,15 @@ def inference_copy(module: nn.Module) -> nn.Module:
     convolution's weights: same outputs to float rounding, one pass less over
     the activations forward and backward. Conv weights are stored
     channels-last, which steers oneDNN to its fast transposed-convolution
-    kernels on CPU, and the transposed convolutions oneDNN is slow at run as
-    GEMMs (:mod:`semcom.gemm_convt`). ``benchmarks/attack_throughput.py``
+    kernels on CPU, and each transposed convolution runs by the fastest route
+    for its shape (:mod:`semcom.fast_convt`). ``benchmarks/attack_throughput.py``
     measures the effect per PGD step. ``module`` itself is left untouched.
     """
     copy = deepcopy(module).eval().requires_grad_(False)
     for parent in copy.modules():
         if isinstance(parent, nn.Sequential):
             _fold_batchnorm(parent)
-    return gemm_transposed_convs(copy).to(memory_format=torch.channels_last)
+    return fast_transposed_convs(copy).to(memory_format=torch.channels_last)
 
 
 def _fold_batchnorm(seq: nn.Sequential) -> None:

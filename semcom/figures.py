@@ -23,7 +23,7 @@ def _save(fig, path: Path) -> None:
     """Write a figure atomically (temp file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    fig.savefig(tmp, dpi=110)  # the callers lay out with tight_layout: no second draw for a tight bbox
     tmp.replace(path)
 
 

@@ -22,6 +22,8 @@ def _frozen(*args, **kwargs):
         (_frozen(32, 1, 4, 2, 1), (5, 32, 14, 14), "gemm-overlap-add"),  # the decoder's image layer
         (_frozen(16, 3, 3, 2, 1, bias=False), (4, 16, 5, 7), "gemm-overlap-add"),  # odd kernel, no bias, non-square
         (_frozen(8, 2, 5, 3, 2), (3, 8, 6, 4), "gemm-overlap-add"),  # stride 3
+        (_frozen(8, 2, 1, 2, 0), (2, 8, 3, 3), "gemm-overlap-add"),  # kernel smaller than the stride
+        (_frozen(8, 3, 2, 3, 1), (2, 8, 4, 5), "gemm-overlap-add"),
         (_frozen(128, 64, 3, 2, 1), (5, 128, 4, 4), "conv-then-bias"),  # the decoder's middle layers
         (_frozen(64, 32, 4, 2, 1), (5, 64, 7, 7), "conv-then-bias"),
         (_frozen(8, 6, 3, 1, 1, bias=False), (2, 8, 5, 6), "conv-then-bias"),

@@ -134,7 +134,7 @@ def main():
     train, test = load_dataset(data, split="train"), load_dataset(data, split="test")
     trained = get_or_train(TrainConfig(epochs=5), train.images, {"name": data.name, "seed": 0}, ModelStore(cache_dir()),
                            progress=False)
-    link = Link(trained.model, make_channel("ideal"), scale=2**0.5 * trained.sigma_z, snr_db=None).to(device)
+    link = Link.from_trained(trained, make_channel("ideal")).to(device)
     decoder = trained.model.decoder.to(device)
     x = test.images.to(device)
     with torch.no_grad():

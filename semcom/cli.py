@@ -104,10 +104,8 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
                      resume=resume, executor=runner)
     except (RunFolderError, DatasetNotFoundError) as err:
         _fail_bad_input(err)
-    except PluginError as err:
+    except (PluginError, ScenarioError, LpipsUnavailable) as err:  # a key that does not fit the data or machine
         _fail_bad_input(f"{scenario}: {err}")
-    except (ScenarioError, LpipsUnavailable) as err:  # a key that does not fit the data or machine
-        raise _BadInput(f"{scenario}: {err}") from None
     except PointError as err:
         raise _Failure(f"{err}; the finished points are kept: fix the cause and run again "
                        "to resume") from None

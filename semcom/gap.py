@@ -26,13 +26,23 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = [
-    "GAP_METRICS", "Gap", "equal_damage_gaps", "equal_damage_table", "format_gap", "headline"
+    "GAP_METRICS", "LINK_KEYS", "Gap", "equal_damage_gaps", "equal_damage_table", "format_gap", "headline",
+    "points_by_link",
 ]
 
 GAP_METRICS = ("ssim", "accuracy")
 """The metrics whose damage the gap compares, where a scenario measures them."""
 
 LINK_KEYS = ("model", "defense", "channel", "snr_db")
+"""The fields of a results.json point that name its link."""
+
+
+def points_by_link(points: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str, Any]]]]:
+    """``{link: {attack: [points in budget order]}}`` of results.json points, in the run's order."""
+    out: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for p in points:
+        out[tuple(p[k] for k in LINK_KEYS)][p["attack"]].append(p)
+    return out
 
 
 @dataclass(frozen=True)
@@ -128,11 +138,8 @@ def equal_damage_table(
     """
     from semcom.metrics import get_metric
 
-    curves: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for p in points:
-        curves[tuple(p[k] for k in LINK_KEYS)][p["attack"]].append(p)
     records = []
-    for link, by_attack in curves.items():
+    for link, by_attack in points_by_link(points).items():
         if jamming not in by_attack:
             continue
         for metric in (m for m in GAP_METRICS if m in metrics):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from semcom.figures import plot_latent_difference, plot_latent_scatter
-from semcom.report import LINK_KEYS
+from semcom.gap import LINK_KEYS
 from semcom.store import config_key
 
 __all__ = ["latent_figures", "tsne_2d"]

@@ -85,7 +85,7 @@ class Link(nn.Module):
 
         The power normalisation is the model's ``√2·σ_z``.
         """
-        return cls(trained.model, channel, scale=2**0.5 * trained.sigma_z, snr_db=snr_db)
+        return cls(trained.model, channel, scale=_power_scale(trained), snr_db=snr_db)
 
     @property
     def mapper(self) -> SymbolMapper:
@@ -117,6 +117,11 @@ class Link(nn.Module):
         return self.deliver(z if delta is None else z + delta, generator=generator)
 
 
+def _power_scale(trained) -> float:
+    """The transmitter's power normalisation ``√2·σ_z`` of a ``TrainedModel``."""
+    return 2**0.5 * trained.sigma_z
+
+
 def _transceiver(model: nn.Module, scale: float) -> tuple[Transmitter, Receiver]:
     mapper = SymbolMapper(model.latent_dim, scale)
     encode = _PosteriorMean(model.encoder, model.latent_dim)
@@ -130,7 +135,7 @@ def transceiver(trained) -> tuple[Transmitter, Receiver]:
     symbols of unit average power (normalised by the model's ``√2·σ_z``);
     ``rx(symbols)`` decodes equalised symbols. They share the model's modules.
     """
-    return _transceiver(trained.model, 2**0.5 * trained.sigma_z)
+    return _transceiver(trained.model, _power_scale(trained))
 
 
 def build_link(trained, channel_cfg, snr_db: float | None) -> Link:

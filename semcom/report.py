@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 
 from semcom.figures import plot_dd_curves, plot_image_grid
-from semcom.gap import GAP_METRICS, equal_damage_table, format_gap
+from semcom.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
 from semcom.store import atomic_write_text, config_key
 
 __all__ = ["write_outputs", "render_report", "GAUSSIAN", "UNTARGETED"]
 
 GAUSSIAN = "gaussian"
 UNTARGETED = "pgd-untargeted"
-LINK_KEYS = ("model", "defense", "channel", "snr_db")
 AXIS_LABELS = {"eps": ("ε", "budget ε (latent units)"), "psr_db": ("PSR", "PSR budget [dB]")}
 
 
@@ -47,14 +46,6 @@ def _link_label(link: tuple) -> str:
 def _slug(link: tuple) -> str:
     text = "_".join(f"{v:g}dB" if isinstance(v, float) else str(v) for v in link if v is not None)
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
-
-
-def _by_link(points: list[dict]) -> dict[tuple, dict[str, list[dict]]]:
-    """``{link: {attack: [points in ε order]}}`` preserving the run's order."""
-    out: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for p in points:
-        out[tuple(p[k] for k in LINK_KEYS)][p["attack"]].append(p)
-    return out
 
 
 def _csv(results: dict[str, Any]) -> str:
@@ -187,7 +178,7 @@ def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
               f"{symbol} (positive: the attacker does more damage than noise of the same energy).",
               ""]
     found = False
-    for link, by_attack in _by_link(results["points"]).items():
+    for link, by_attack in points_by_link(results["points"]).items():
         if UNTARGETED not in by_attack or GAUSSIAN not in by_attack:
             continue
         found = True
@@ -271,7 +262,7 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
     axis = _axis(results)
     symbol, xlabel = AXIS_LABELS[axis]
     names = []
-    for link, by_attack in _by_link(results["points"]).items():
+    for link, by_attack in points_by_link(results["points"]).items():
         slug = _slug(link)
         curves = {
             attack: ([_budget(p) for p in pts],
@@ -304,7 +295,7 @@ def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
     """Per link: DD-curves of every defence overlaid, one row per attack."""
     metrics = _computed_metrics(results)
     by_link: dict[tuple, dict[str, dict[str, tuple]]] = defaultdict(lambda: defaultdict(dict))
-    for (model, defense, channel, snr), by_attack in _by_link(results["points"]).items():
+    for (model, defense, channel, snr), by_attack in points_by_link(results["points"]).items():
         for attack, pts in by_attack.items():
             by_link[(model, channel, snr)][attack][defense] = (
                 [_budget(p) for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})

@@ -310,7 +310,8 @@ def run_scenario(
     fingerprints = {p.key: _fingerprint(sc, *cfgs) for p, *cfgs in points}
     todo = [(p, *cfgs) for p, *cfgs in points
             if journal.get(p.key, {}).get("config") != fingerprints[p.key]]
-    plan = _plan(sc, todo, data_key, plugins, [m for m in sc.metrics if m not in unavailable])
+    available = [m for m in sc.metrics if m not in unavailable]
+    plan = _plan(sc, todo, data_key, plugins, available)
     env = JobEnv(str(store.root), device, progress)
 
     trained = _run_phase(executor, plan.train, {"train": train.images}, env)
@@ -326,16 +327,17 @@ def run_scenario(
         job = plan.points[i]
         journal[job.point.key] = _journal(out, job, fingerprints[job.point.key], result)
 
-    results = _results(sc, resolved, [journal[p.key] for p, *_ in points], unavailable)
+    results = _results(sc, resolved, [journal[p.key] for p, *_ in points], available, unavailable)
     write_outputs(out, results, test.images[: sc.report.grid_samples].numpy())
     return results
 
 
-def _results(sc: Scenario, resolved: dict, entries: list[dict], unavailable: dict[str, str]) -> dict[str, Any]:
+def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[str],
+             unavailable: dict[str, str]) -> dict[str, Any]:
     """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``,
-    ``equal_damage_gaps``, ``unavailable_metrics`` and ``latent_difference`` are additive)."""
+    ``equal_damage_gaps``, ``unavailable_metrics`` and ``latent_difference`` are additive);
+    ``available`` are the scenario's metrics computed here, ``unavailable`` the others with why."""
     points, areas, latent = [], [], []
-    available = [m for m in sc.metrics if m not in unavailable]
     labels = ("model", "defense", "channel", "snr_db", "attack")
     for e in entries:
         head = {k: e[k] for k in labels}

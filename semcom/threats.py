@@ -105,6 +105,12 @@ class Perturbation:
     queries: int | None = None
 
 
+def _latents(link: Link, images: torch.Tensor) -> torch.Tensor:
+    """The transmitted latents ``[N, k]`` of ``images [N, C, H, W]``, encoded in chunks on the link's device."""
+    device = link.mapper.scale.device
+    return torch.cat([link.transmitter(x.to(device)) for x in images.split(256)])
+
+
 @torch.no_grad()
 def class_prototype(link: Link, images: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """The ``class:<k>`` target ``[1, C, H, W]``: the decoded mean latent of class ``k``.
@@ -114,9 +120,7 @@ def class_prototype(link: Link, images: torch.Tensor, labels: torch.Tensor, k: i
     chosen = images[labels == k]
     if chosen.shape[0] == 0:
         raise ValueError(f"`target` class:{k} has no training images of class {k}")
-    device = link.mapper.scale.device
-    z = torch.cat([link.transmitter(x.to(device)) for x in chosen.split(256)])  # [n_k, d]
-    return link.receiver.decoder(z.mean(0, keepdim=True))
+    return link.receiver.decoder(_latents(link, chosen).mean(0, keepdim=True))
 
 
 class Threat:
@@ -242,8 +246,7 @@ class Threat:
         """``δ_u [k]`` optimised by PGD over minibatches of the training latents."""
         a = self.attack
         images, _ = self._needs_train("the universal attack")
-        device = self.link.mapper.scale.device
-        z = torch.cat([self.link.transmitter(x.to(device)) for x in images.split(256)])  # [N, k]
+        z = _latents(self.link, images)  # [N, k]
         clean = torch.cat([self.link.receiver.decoder(b) for b in z.split(256)])
         if self.budget_axis == "eps":
             eps = float(value)

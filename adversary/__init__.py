@@ -2,7 +2,7 @@
 
 An adversary in transit adds a bounded perturbation ``δ`` to the latent ``z``
 that the transmitter (an autoencoder's encoder) sends; the receiver decodes
-``z + δ`` (ARCHITECTURE §1-3; paper §3.1). Everything here works on any
+``z + δ`` (docs/design.md §1-3; paper §3.1). Everything here works on any
 differentiable callable ``forward(delta) -> output`` and plain tensors: the
 package imports neither ``semcom`` nor ``channels``.
 

@@ -1,6 +1,6 @@
 """Black-box latent PGD: gradients estimated from the receiver's outputs only.
 
-The paper's Assumption 2 (ARCHITECTURE §3, "Black-box attack"): the attacker
+The paper's Assumption 2 (docs/design.md §3, "Black-box attack"): the attacker
 can query the receiver's output ``G'(z+δ)`` for a perturbation of its choice but
 sees no gradient. The latent-PGD loop of :func:`adversary.pgd` (paper Eq. 4-6)
 runs on a finite-difference estimate of ``g = ∇_δ D``, from ``K`` antithetic

@@ -1,6 +1,6 @@
 """Perturbation budgets: norms, per-sample ε and the projection onto the ε-ball.
 
-The adversary's budget is per sample (ARCHITECTURE §3, "Budget"): ``‖δ_b‖₂ ≤ ε_b``
+The adversary's budget is per sample (docs/design.md §3, "Budget"): ``‖δ_b‖₂ ≤ ε_b``
 by default, ``‖δ_b‖∞ ≤ ε_b`` as an option, with ``δ`` in latent units (the
 paper's ε, §3.1.1, the constraint of Eq. 4-5). ``ε`` is one number for the whole
 batch or a tensor ``[B]`` with one budget per sample, so that a sweep can batch
@@ -11,7 +11,7 @@ dB): ``PSR_b = 10·log10(‖δ_b‖₂² / ‖s_b‖₂²)``. :func:`psr_to_eps`
 the per-sample L2 budget ``ε_b = ‖s_b‖₂ · 10^(PSR/20)`` and :func:`psr_db`
 measures it. The transmitter's power normalisation and complex mapping scale
 ``z`` and ``δ`` by the same constant and only pair (and zero-pad) their
-elements (ARCHITECTURE §3), so the PSR on the latent equals the PSR on the
+elements (docs/design.md §3), so the PSR on the latent equals the PSR on the
 transmitted symbols: pass either as ``signal``.
 
 Example:
@@ -194,7 +194,7 @@ def psr_to_eps(
 
     ``ε_b = ‖s_b‖₂ · 10^(PSR_b/20)``, so that a ``δ_b`` on the boundary of the
     L2 ball (``‖δ_b‖₂ = ε_b``) has ``10·log10(‖δ_b‖₂² / ‖s_b‖₂²) = PSR_b``
-    (ARCHITECTURE §3, "Budget"). Pass the result as ``eps`` of any attack with
+    (docs/design.md §3, "Budget"). Pass the result as ``eps`` of any attack with
     ``norm="l2"``.
 
     Args:

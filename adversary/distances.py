@@ -1,6 +1,6 @@
 """Per-sample distances ``D`` between the receiver's output and a reference.
 
-``D`` is the objective of latent PGD (paper Eq. 4-6; ARCHITECTURE §3, "Latent
+``D`` is the objective of latent PGD (paper Eq. 4-6; docs/design.md §3, "Latent
 PGD"): untargeted attacks maximise ``D(G'(z+δ), G'(z))``, targeted ones minimise
 ``D(G'(z+δ), x_target)``. A distance is a differentiable function
 ``d(output [B, ...], reference [B, ...]) -> [B]``, zero when the two agree.

@@ -1,6 +1,6 @@
 """Equal-power Gaussian jamming: the no-intelligence baseline of every attack.
 
-ARCHITECTURE §3, "Gaussian jamming": ``δ_b = ε_b · w_b / ‖w_b‖₂`` with
+docs/design.md §3, "Gaussian jamming": ``δ_b = ε_b · w_b / ‖w_b‖₂`` with
 ``w_b ~ N(0, I)``, i.e. a random direction spending exactly the attack's
 budget (the boundary of the ε-ball of paper Eq. 4-5). Reports compare PGD
 against it at equal ε.

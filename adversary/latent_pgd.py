@@ -8,7 +8,7 @@ distance ``D`` (:mod:`adversary.distances`) it solves, for every sample ``b``:
 * untargeted (Eq. 4): ``max_{‖δ_b‖ ≤ ε_b} D(G'(z_b+δ_b), G'(z_b))``;
 * targeted (Eq. 5): ``min_{‖δ_b‖ ≤ ε_b} D(G'(z_b+δ_b), x_target,b)``,
 
-by projected gradient steps (Eq. 6, ARCHITECTURE §3 "Latent PGD"), with
+by projected gradient steps (Eq. 6, docs/design.md §3 "Latent PGD"), with
 ``g = ∇_δ D`` and ``s = +1`` (untargeted) or ``−1`` (targeted):
 
 * L2: ``δ ← Π_ε(δ + s·α·g/‖g‖₂)``, ``Π_ε`` the projection onto the L2 ball;
@@ -25,7 +25,7 @@ Options beyond the paper:
   ``v_t = μ·v_{t−1} + g_t/‖g_t‖₁`` (per sample) instead of ``g_t``.
 * ``eot = M`` (expectation over transformation, Athalye et al., ICML 2018):
   with a random channel, ``D`` and its gradient are averaged over ``M``
-  forward calls, each drawing its own channel (ARCHITECTURE §3, ``eot: M``).
+  forward calls, each drawing its own channel (docs/design.md §3, ``eot: M``).
 
 A run makes ``R·(T + 1)·M`` forward calls (:attr:`PGDResult.forward_calls`).
 
@@ -68,7 +68,7 @@ from adversary.distances import Distance, get_distance
 __all__ = ["PGDResult", "pgd"]
 
 ALPHA_FACTOR = 2.5
-"""Default step size ``α = ALPHA_FACTOR · ε / T`` (ARCHITECTURE §3, "Latent PGD")."""
+"""Default step size ``α = ALPHA_FACTOR · ε / T`` (docs/design.md §3, "Latent PGD")."""
 
 
 @dataclass(frozen=True)

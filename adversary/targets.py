@@ -2,7 +2,7 @@
 
 A targeted attack minimises ``D(G'(z+δ), x_target)``. The paper suggests
 all-black or all-white images, a prior sample and the colour-reversed clean
-reconstruction; ARCHITECTURE §3 adds ``class:<k>`` (a reconstruction of another
+reconstruction; docs/design.md §3 adds ``class:<k>`` (a reconstruction of another
 class), which needs data and lives with ``semcom``.
 
 A target name may carry an argument after a colon, ``"name:arg"``: the maker

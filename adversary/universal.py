@@ -1,6 +1,6 @@
 """Universal perturbation: one input-agnostic ``δ_u`` for every latent in transit.
 
-ARCHITECTURE §3, "Universal perturbation": an attacker who cannot see each
+docs/design.md §3, "Universal perturbation": an attacker who cannot see each
 latent in real time transmits the same ``δ_u`` (``‖δ_u‖ ≤ ε``) on top of every
 latent. It is optimised on the training latents ``z_1 … z_N`` and evaluated on
 the test split. With the receiver's output ``G'`` (channel + receiver) and a

@@ -7,7 +7,7 @@ A channel maps transmitted complex symbols ``x`` to received symbols
 
 with unit average symbol energy (``Es = 1``). A jammer transmitting ``j``
 over the air reaches the receiver through its own channel ``h_j``, an
-independent draw of the same model: ``y = h ⊙ x + h_j ⊙ j + n`` (ARCHITECTURE
+independent draw of the same model: ``y = h ⊙ x + h_j ⊙ j + n`` (docs/design.md
 §3, "Placement"); the receiver knows ``h`` only and equalises with it.
 
 Settings (fading block length, equaliser) go in at construction; data, SNR

@@ -312,7 +312,7 @@ def semantic_accuracy(
     the inputs); 0.0 where the prediction differs.
 
     Its mean is the share of reconstructions whose class is still the true one
-    (ARCHITECTURE §3, "Metrics"); higher is better.
+    (docs/design.md §3, "Metrics"); higher is better.
     """
     _check_labels(labels, recon.shape[0] if isinstance(recon, torch.Tensor) else -1)
     pred = classifier.predict(recon)  # [B]

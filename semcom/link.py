@@ -5,7 +5,7 @@
 through a channel from :mod:`channels`. The adversary's perturbation ``δ`` is
 in latent units. In transit it is added to the latent, so the transmitted
 symbols become the mapping of ``z + δ``; over the air a jammer transmits the
-mapping of ``δ`` through its own channel (ARCHITECTURE §3, "Budget" and
+mapping of ``δ`` through its own channel (docs/design.md §3, "Budget" and
 "Placement").
 """
 

@@ -1,4 +1,4 @@
-"""Latent regularisers of the generative autoencoders (paper §2.1–2.2, ARCHITECTURE §4).
+"""Latent regularisers of the generative autoencoders (paper §2.1–2.2, docs/design.md §4).
 
 Pure, differentiable torch functions of a minibatch of latents. Each returns a
 scalar (or, for :func:`shapiro_wilk_w`, one value per latent dimension) that a

@@ -1,7 +1,7 @@
 """Threat models of a sweep: what one attack entry does to a batch of latents on a link.
 
 A scenario's attack entry (:class:`AttackSpec`) becomes perturbations ``δ``
-``[B, k]`` in latent units (ARCHITECTURE §3):
+``[B, k]`` in latent units (docs/design.md §3):
 
 * **budget** on one of :data:`BUDGET_AXES`: ``eps``, the latent norm bound
   ``‖δ_b‖ ≤ ε`` (the paper's), or ``psr_db``, a perturbation-to-signal power

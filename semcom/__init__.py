@@ -6,7 +6,8 @@ each name loads its module on first use, so ``import semcom`` stays cheap
 
 * the link — :class:`Link` (``Link.from_trained``), :class:`Transmitter`,
   :class:`Receiver`, :func:`transceiver` (for a link of your own), :func:`build_link`;
-* models — :func:`plug_in` (your encoder/decoder), :class:`PluginModel`,
+* models — :func:`plug_in` (your encoder/decoder), :func:`factory` (marks a scenario's
+  model factory), :class:`PluginModel`,
   :class:`TrainedModel`, :class:`TrainConfig`, :func:`get_or_train`;
 * measuring — :func:`dd_curve`, :class:`DDCurve`, :func:`aaddc`,
   :func:`get_metric`, :data:`METRICS`;
@@ -32,6 +33,7 @@ _EXPORTS = {
     "transceiver": "semcom.link",
     "PluginModel": "semcom.plugins",
     "plug_in": "semcom.plugins",
+    "factory": "semcom.plugins",
     "TrainConfig": "semcom.training",
     "TrainedModel": "semcom.training",
     "get_or_train": "semcom.training",

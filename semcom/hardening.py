@@ -13,7 +13,11 @@ sees it after the channel. Each minibatch takes one clean decoder step and
 * ``adversarial`` — PGD at a single ``ε_train`` (the paper);
 * ``adversarial-multi-eps`` — PGD at ``ε_train ~ U[0, ε_max]`` drawn per batch
   (beyond the paper, which notes that single-ε training fails at larger ε);
-* ``noise`` — Gaussian noise of the same budget (is PGD worth its cost?).
+* ``noise`` — Gaussian noise of the same budget (is PGD worth its cost?);
+* ``finetune`` — the control (docs/design.md §3, "The control"): the same loop,
+  the same optimizer steps, ``δ = 0``. Fine-tuning alone improves a receiver
+  (a VAE decoder trained on posterior samples gets better on posterior means),
+  so a defence's gain is only what it adds over this.
 
 The decoder's BatchNorm statistics stay frozen (eval mode) during fine-tuning,
 so the attack and the update see the same network.
@@ -83,6 +87,11 @@ def _pgd_multi_eps(forward, z, clean, eps, cfg, gen):
 @_register("noise", "Gaussian-noise augmentation at the same budget")
 def _noise_delta(forward, z, clean, eps, cfg, gen):
     return gaussian_jamming(z, eps, generator=gen)
+
+
+@_register("finetune", "the control: the same fine-tuning with no perturbation (δ = 0)")
+def _no_delta(forward, z, clean, eps, cfg, gen):
+    return torch.zeros_like(z)
 
 
 def adversarial_decoder_step(

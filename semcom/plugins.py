@@ -39,7 +39,7 @@ from semcom.store import config_key
 from semcom.training import TrainedModel, latent_rms
 
 __all__ = ["ENCODER_OUTPUTS", "SOURCES", "PluginError", "PluginModel", "check_factories",
-           "load_plugin", "plug_in", "plug_ins", "resolve_factory"]
+           "load_plugin", "plug_in", "plug_ins", "resolve_factory", "factory", "FACTORY_MARK"]
 
 ENCODER_OUTPUTS = ("latent", "posterior")
 _META_KEYS = ("latent_dim", "image_shape", "encoder_output")
@@ -221,6 +221,20 @@ def _weights_digest(*modules: nn.Module) -> str:
 
 Loaded = tuple[nn.Module, nn.Module, dict[str, Any], dict[str, Any]]
 """(encoder, decoder, metadata from the source, identity for the store key)."""
+
+
+FACTORY_MARK = "__semcom_factory__"
+"""Attribute set by :func:`factory` on a callable a scenario may name as ``factory:``."""
+
+
+def factory(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark ``fn`` as a model factory that a scenario may name (``factory: "module:function"``).
+
+    A scenario file names code to run; marking says the function was written to be named
+    there. Returns ``fn`` unchanged but for the mark (``FACTORY_MARK``).
+    """
+    setattr(fn, FACTORY_MARK, True)
+    return fn
 
 
 def resolve_factory(spec: str, where: str) -> Callable[..., Any]:

@@ -219,7 +219,7 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         receiver = model
         if d.kind != "none":
             receiver = f"receiver:{m.name}/{d.name}/{ch.name}/{point.snr_db}"
-            hcfg = HardeningConfig(kind=d.kind, eps=d.eps, steps=d.steps, k=d.k, epochs=d.epochs,
+            hcfg = HardeningConfig(kind=d.kind, eps=d.eps or 0.0, steps=d.steps, k=d.k, epochs=d.epochs,
                                    lr=d.lr, distance=d.distance, seed=sc.seed)
             plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
         adv = sc.adversary

@@ -76,7 +76,7 @@ class AdversarialTrainingConfig(_Frozen):
     steps but no attacker).
     """
 
-    kind: Literal["adversarial", "adversarial-multi-eps", "noise"] = "adversarial"
+    kind: Literal["adversarial", "adversarial-multi-eps", "noise", "finetune"] = "adversarial"
     eps: float = Field(gt=0, le=1e3)
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
     k: int = Field(1, ge=1, le=20)
@@ -281,10 +281,11 @@ class DefenseConfig(_Frozen):
     same latent units as the attack budget.
     """
 
-    kind: Literal["none", "adversarial", "adversarial-multi-eps", "noise"]
-    """``none``: the receiver as trained; ``adversarial``: fine-tuned on PGD latents at
-    ``eps``; ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch;
-    ``noise``: on Gaussian noise of budget ``eps``."""
+    kind: Literal["none", "finetune", "adversarial", "adversarial-multi-eps", "noise"]
+    """``none``: the receiver as trained; ``finetune``: the control, the same fine-tuning
+    with no perturbation; ``adversarial``: fine-tuned on PGD latents at ``eps``;
+    ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch; ``noise``: on
+    Gaussian noise of budget ``eps``."""
     label: str | None = None
     """Name in reports (default: ``kind``)."""
     eps: float | None = Field(None, gt=0, le=1e3)
@@ -303,9 +304,9 @@ class DefenseConfig(_Frozen):
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:
-        if self.kind == "none" and self.eps is not None:
-            raise ValueError("the `none` defence takes no `eps`")
-        if self.kind != "none" and self.eps is None:
+        if self.kind in ("none", "finetune") and self.eps is not None:
+            raise ValueError(f"the `{self.kind}` defence takes no `eps`")
+        if self.kind not in ("none", "finetune") and self.eps is None:
             raise ValueError(f"the {self.kind} defence needs `eps` (its training budget)")
         return self
 

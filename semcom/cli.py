@@ -40,6 +40,33 @@ def _fail_bad_input(err: Exception | str) -> None:
     raise _BadInput(str(err)) from None
 
 
+def _environment_fault(err: OSError, after: str = "") -> _Failure:
+    """Exit code 1, one line naming the path and the reason (a full disk, no permission, …)."""
+    from semcom.fileio import os_error_line
+
+    return _Failure(os_error_line(err) + after)
+
+
+class _Interrupted(_OneLine):
+    """Ctrl-C (exit 130) or SIGTERM (exit 143): one line; the journal is intact."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(f"interrupted by {signal.Signals(signum).name}: the finished grid points are kept "
+                         "in the run folder's journal; run again to resume")
+        self.exit_code = 128 + signum
+
+
+def _cache_root() -> Path:
+    from semcom.paths import CacheDirError, checked_cache_dir
+
+    try:
+        return checked_cache_dir()
+    except CacheDirError as err:
+        _fail_bad_input(err)
+
+
 def _load(path: str):
     from semcom.scenario import ScenarioError, load_scenario
 
@@ -87,22 +114,29 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
     from semcom.data import DatasetNotFoundError
     from semcom.executors import ExecutorError, make_executor
     from semcom.jobs import PointError
-    from semcom.paths import cache_dir
     from semcom.perceptual import LpipsUnavailable
     from semcom.plugins import PluginError
+    from semcom.run_lock import FolderInUseError
     from semcom.runner import RunFolderError, run_scenario
     from semcom.scenario import ScenarioError
+    from semcom.signals import TerminateAsInterrupt, Terminated
     from semcom.store import ModelStore
 
     folder = Path(out) if out else Path("runs") / sc.name
+    store = ModelStore(_cache_root())  # $SEMCOM_CACHE naming a file: one line, exit 2
     try:
         runner = make_executor(executor, workers=workers)
     except ExecutorError as err:
         _fail_bad_input(err)
     try:
-        run_scenario(sc, folder, store=ModelStore(cache_dir()), device=device, overwrite=overwrite,
-                     resume=resume, executor=runner)
-    except (RunFolderError, DatasetNotFoundError) as err:
+        with TerminateAsInterrupt():
+            run_scenario(sc, folder, store=store, device=device, overwrite=overwrite, resume=resume,
+                         executor=runner)
+    except Terminated:
+        raise _Interrupted(15) from None
+    except KeyboardInterrupt:
+        raise _Interrupted(2) from None
+    except (RunFolderError, DatasetNotFoundError, FolderInUseError) as err:
         _fail_bad_input(err)
     except (PluginError, ScenarioError, LpipsUnavailable) as err:  # a key that does not fit the data or machine
         _fail_bad_input(f"{scenario}: {err}")
@@ -111,6 +145,9 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
                        "to resume") from None
     except ExecutorError as err:
         raise _Failure(str(err)) from None
+    except OSError as err:  # the machine's fault (full disk, no permission, a vanished folder)
+        raise _environment_fault(err, "; the finished grid points are kept in the journal: fix the cause "
+                                      "and run again to resume") from None
     finally:
         runner.close()
     click.echo(f"report: {folder / 'report.md'}")
@@ -125,7 +162,7 @@ def validate(scenario: str) -> None:
     from semcom.runner import grid
 
     try:
-        check_factories(sc.models)
+        loads = check_factories(sc.models)
     except PluginError as err:
         _fail_bad_input(f"{scenario}: {err}")
 
@@ -133,6 +170,8 @@ def validate(scenario: str) -> None:
     axis = "ε" if sc.adversary.budget_axis == "eps" else "PSR"
     values = len(sc.adversary.budget_values)
     click.echo(f"{scenario}: ok — {n} grid points × {values} {axis} values")
+    for line in loads:  # the outside code and files a run would load (a factory runs its package's code)
+        click.echo(f"  loads {line}")
 
 
 @main.command("list")
@@ -185,7 +224,15 @@ def report(run_dir: str) -> None:
     spec = DataSpec(name=sc["data"]["name"], root=sc["data"]["root"], seed=sc["seed"],
                     test_size=sc["data"]["test_samples"])
     inputs = load_dataset(spec, split="test").images[: sc["report"]["grid_samples"]].numpy()
-    write_outputs(folder, results, np.asarray(inputs))
+    from semcom.run_lock import FolderInUseError, RunFolderLock
+
+    try:
+        with RunFolderLock(folder):
+            write_outputs(folder, results, np.asarray(inputs))
+    except FolderInUseError as err:
+        _fail_bad_input(err)
+    except OSError as err:
+        raise _environment_fault(err) from None
     click.echo(f"report: {folder / 'report.md'}")
 
 
@@ -203,10 +250,9 @@ def cache() -> None:
 
 
 def _store():
-    from semcom.paths import cache_dir
     from semcom.store import ModelStore
 
-    return ModelStore(cache_dir())
+    return ModelStore(_cache_root())
 
 
 @cache.command("list")

@@ -20,11 +20,18 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> None:
-    """Write a figure atomically (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)  # the callers lay out with tight_layout: no second draw for a tight bbox
-    tmp.replace(path)
+    """Write a figure atomically (rendered in memory, then temp file and rename; an ``OSError``
+    names ``path``)."""
+    import io
+
+    from semcom.fileio import atomic_write_bytes
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110)  # the callers lay out with tight_layout: no second draw
+        atomic_write_bytes(path, buf.getvalue())
+    finally:
+        _pyplot().close(fig)  # also when the write fails: a long process must not pile up figures
 
 
 def plot_dd_curves(

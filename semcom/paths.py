@@ -12,7 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["CACHE_ENV", "cache_dir"]
+__all__ = ["CACHE_ENV", "CacheDirError", "cache_dir", "checked_cache_dir"]
 
 CACHE_ENV = "SEMCOM_CACHE"
 """Environment variable that overrides the cache folder."""
@@ -30,3 +30,16 @@ def cache_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_cache_dir("semcom"))
+
+
+class CacheDirError(ValueError):
+    """The cache folder setting names something that is not a folder; ``str`` says which."""
+
+
+def checked_cache_dir() -> Path:
+    """:func:`cache_dir`, refused in one line when it exists but is not a folder (e.g. a file)."""
+    path = cache_dir()
+    if path.exists() and not path.is_dir():
+        setting = f"${CACHE_ENV}={path}" if os.environ.get(CACHE_ENV) else str(path)
+        raise CacheDirError(f"{setting}: is not a folder; point {CACHE_ENV} at a folder (or unset it)")
+    return path

@@ -238,7 +238,17 @@ def factory(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def resolve_factory(spec: str, where: str) -> Callable[..., Any]:
-    """Import ``"package.module:function"``, also from the working folder; errors name ``where``."""
+    """Import ``"package.module:function"``, also from the working folder; errors name ``where``.
+
+    Only a marked factory (``@semcom.factory``) or one registered as an entry point is imported:
+    the mark is looked for in the module's source first (:mod:`semcom.factory_trust`), so an
+    unmarked function is refused before its module's code runs.
+    """
+    from semcom.factory_trust import entry_point_factories, factory_problem
+
+    problem, _ = factory_problem(spec)
+    if problem:
+        raise PluginError(f"{where}: {problem}")
     module_name, _, attr = spec.partition(":")
     cwd = str(Path.cwd())
     added = cwd not in sys.path
@@ -256,6 +266,9 @@ def resolve_factory(spec: str, where: str) -> Callable[..., Any]:
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise PluginError(f"{where}: module {module_name!r} has no function {attr!r}")
+    if not getattr(fn, FACTORY_MARK, False) and spec not in entry_point_factories():
+        raise PluginError(f"{where}: {spec} is not marked as a semcom factory (its source names a "
+                          "`factory` decorator that is not semcom's); refused before calling it")
     return fn
 
 
@@ -357,8 +370,20 @@ def plug_ins(sc, images: torch.Tensor, data_key: dict[str, Any], *,
             for i, m in enumerate(sc.models) if m.source != "builtin"}
 
 
-def check_factories(models) -> None:
-    """Import every `python` model's factory (`semcom validate`); raises :class:`PluginError`."""
+def check_factories(models) -> list[str]:
+    """Check every `python` model's factory as a run would (`semcom validate`): marked, importable.
+
+    Returns one line per piece of outside code or file a run would load: ``models[i].factory
+    module:function (source file)`` and ``models[i].encoder path``. Raises :class:`PluginError`.
+    """
+    from semcom.factory_trust import factory_problem
+
+    loads = []
     for i, m in enumerate(models):
         if m.source == "python":
             resolve_factory(m.factory, f"models[{i}].factory")
+            _, source = factory_problem(m.factory)
+            loads.append(f"models[{i}].factory {m.factory} (runs code from {source or 'an installed package'})")
+        elif m.source != "builtin":
+            loads += [f"models[{i}].{key} {getattr(m, key)} ({m.source} file)" for key in ("encoder", "decoder")]
+    return loads

@@ -315,9 +315,13 @@ def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
 def write_outputs(out: Path, results: dict[str, Any], inputs: np.ndarray) -> None:
     """Write results.json, results.csv, the figures and report.md into ``out``.
 
-    ``results.json`` goes last: its presence marks a finished run.
+    ``results.json`` goes last: its presence marks a finished run. Each file is written atomically
+    and, if one fails, the others are removed again (:func:`semcom.run_files.complete_set_or_none`).
     """
-    atomic_write_text(out / "results.csv", _csv(results))
-    figures = _figures(out, results, inputs)
-    atomic_write_text(out / "report.md", render_report(results, figures))
-    atomic_write_text(out / "results.json", json.dumps(results, indent=1, allow_nan=False))
+    from semcom.run_files import complete_set_or_none
+
+    with complete_set_or_none(out):
+        atomic_write_text(out / "results.csv", _csv(results))
+        figures = _figures(out, results, inputs)
+        atomic_write_text(out / "report.md", render_report(results, figures))
+        atomic_write_text(out / "results.json", json.dumps(results, indent=1, allow_nan=False))

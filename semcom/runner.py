@@ -13,13 +13,13 @@ atomically at the end; ``results.json`` is written last and marks a finished run
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
-import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,13 @@ import torch
 from tqdm.auto import tqdm
 
 from semcom.executors import Executor, InProcessExecutor, JobEnv
+from semcom.fileio import append_line
 from semcom.gap import equal_damage_table
 from semcom.hardening import HardeningConfig
 from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.metrics import aaddc, get_metric, unavailable_metrics
+from semcom.run_files import point_files_intact
+from semcom.run_lock import LOCK_NAME, RunFolderLock
 from semcom.scenario import ModelConfig, Scenario, ScenarioError
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
@@ -97,7 +100,7 @@ def _is_run_folder(out: Path) -> bool:
         return True
     if not out.is_dir():
         return False
-    return (out / MARKER).is_file() or all(p.name.endswith(".tmp") for p in out.iterdir())
+    return (out / MARKER).is_file() or all(p.name.endswith(".tmp") or p.name == LOCK_NAME for p in out.iterdir())
 
 
 def _check_folder(out: Path, *, overwrite: bool) -> None:
@@ -137,7 +140,7 @@ def _read_journal(out: Path) -> dict[str, dict]:
         if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{16}", key):
             continue
         kept.append(line)
-        if (out / "samples" / f"{key}.npy").exists():
+        if point_files_intact(out, key):  # samples cut short by a disk fault: the point is recomputed
             journal[key] = entry
     if len(kept) != len(text.splitlines()) or not text.endswith("\n"):
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
@@ -153,10 +156,7 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
              "budget": result.budgets, "queries": result.queries,
              "latent_abs_diff": result.latent_abs_diff}
-    with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, allow_nan=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    append_line(out / "journal.jsonl", json.dumps(entry, allow_nan=False))
     return entry
 
 
@@ -266,6 +266,20 @@ def _unavailable(sc: Scenario) -> dict[str, str]:
     return unavailable_metrics(sc.metrics)
 
 
+def _locked(run: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Run with the run folder locked (:mod:`semcom.run_lock`): checked first (writing nothing into
+    a folder that is not semcom's), then locked before anything is written, and checked again."""
+
+    @functools.wraps(run)
+    def locked(sc: Scenario, out: Path, **kwargs: Any) -> dict[str, Any]:
+        _check_folder(out, overwrite=kwargs.get("overwrite", False))
+        with RunFolderLock(out):
+            return run(sc, out, **kwargs)
+
+    return locked
+
+
+@_locked
 def run_scenario(
     sc: Scenario,
     out: Path,

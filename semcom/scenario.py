@@ -709,6 +709,10 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{path}: no such scenario file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(f"{path}: cannot read the file ({err.__class__.__name__})") from None
+    from semcom.yaml_bounds import yaml_bound_problem
+
+    if problem := yaml_bound_problem(text):  # alias bombs and deep nesting, before building anything
+        raise ScenarioError(f"{path}: {problem}")
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as err:

@@ -17,13 +17,15 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from semcom.fileio import atomic_write_bytes, atomic_write_text
+from semcom.key_lock import KeyLocks
 
 __all__ = ["ModelStore", "StoreEntry", "EntryInfo", "CorruptEntryError", "config_key",
            "atomic_write_bytes", "atomic_write_text"]
@@ -35,25 +37,6 @@ def config_key(config: dict[str, Any]) -> str:
     """Stable 16-hex-digit key of a JSON-serialisable config (order-independent)."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _meta_digest(meta: dict[str, Any]) -> str:
@@ -106,6 +89,7 @@ class ModelStore:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+        self._locks = KeyLocks(self.root)
 
     def _dir(self, key: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key):
@@ -115,6 +99,12 @@ class ModelStore:
     def save(self, key: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Store ``tensors`` under ``key``; the metadata file is written last, so an
         entry without ``meta.json`` is unfinished and ignored."""
+        try:
+            self._save(key, tensors, meta)
+        finally:
+            self._locks.release(key)  # the build that :meth:`load` locked is over
+
+    def _save(self, key: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         from safetensors.torch import save
 
         blob = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
@@ -146,7 +136,22 @@ class ModelStore:
 
     def load(self, key: str) -> StoreEntry | None:
         """The entry for ``key``, or None if absent or failing its integrity check
-        (then it is logged as a warning and removed, so it gets rebuilt)."""
+        (then it is logged as a warning and removed, so it gets rebuilt).
+
+        None also means "build it now": the caller then holds the key's build lock until it
+        calls :meth:`save` (:mod:`semcom.key_lock`), and another process missing the same key
+        waits here for that entry instead of building it a second time.
+        """
+        entry = self._load(key)
+        if entry is not None:
+            return entry
+        self._locks.acquire(key)
+        entry = self._load(key)  # built by another process while this one waited
+        if entry is not None:
+            self._locks.release(key)
+        return entry
+
+    def _load(self, key: str) -> StoreEntry | None:
         from safetensors import SafetensorError
         from safetensors.torch import load
 

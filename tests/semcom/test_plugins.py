@@ -15,6 +15,7 @@ import yaml
 from click.testing import CliRunner
 from torch import nn
 
+import semcom
 from channels import make_channel
 from semcom.cli import main
 from semcom.hardening import HardeningConfig, get_or_harden, harden_receiver
@@ -70,30 +71,36 @@ def _trained(latent_dim: int) -> tuple[nn.Module, nn.Module]:
     return enc.eval(), dec.eval()
 
 
+@semcom.factory
 def tiny_factory(latent_dim: int = LATENT):
     enc, dec = _trained(latent_dim)
     return copy.deepcopy(enc), copy.deepcopy(dec), {"latent_dim": latent_dim,
                                                     "encoder_output": "posterior"}
 
 
+@semcom.factory
 def untrained_factory(latent_dim: int = LATENT):
     """Freshly initialised modules: semcom seeds torch before calling a factory."""
     return TinyEncoder(latent_dim), tiny_decoder(latent_dim), {"encoder_output": "posterior"}
 
 
+@semcom.factory
 def bare_factory():
     """No metadata: semcom takes the encoder's tuple output for a latent and must refuse it."""
     return tiny_factory()[:2]
 
 
+@semcom.factory
 def wrong_size_factory():
     return TinyEncoder(4), tiny_decoder(4, size=14), {"encoder_output": "posterior"}
 
 
+@semcom.factory
 def strings_factory():
     return "encoder", "decoder"
 
 
+@semcom.factory
 def raising_factory():
     raise RuntimeError("weights not found")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from semcom.fileio import write_all
+from semcom import fileio
 
 __all__ = ["LOCK_NAME", "FolderInUseError", "RunFolderLock"]
 
@@ -60,7 +60,7 @@ class RunFolderLock:
         self._fd = fd
         try:
             os.ftruncate(fd, 0)
-            write_all(fd, f"{os.getpid()}\n".encode())
+            fileio.write_all(fd, f"{os.getpid()}\n".encode())
         except OSError as err:
             self._release()
             raise OSError(err.errno, err.strerror, str(path)) from None

@@ -116,7 +116,9 @@ class ModelConfig(_Frozen):
     factory: str | None = None
     """``python`` source: ``"package.module:function"`` returning ``(encoder, decoder)``
     torch modules, optionally plus a metadata dict (``latent_dim``, ``image_shape``,
-    ``encoder_output``). The module must be importable (the working folder is searched too)."""
+    ``encoder_output``). The module must be importable (the working folder is searched too) and
+    the function marked ``@semcom.factory`` (or registered as a ``semcom.factories`` entry point):
+    anything else is refused before its module is imported. Naming a factory runs that package's code."""
     factory_kwargs: dict[str, Any] = Field(default_factory=dict)
     """``python`` source: keyword arguments passed to the factory (plain YAML values)."""
     encoder: str | None = None

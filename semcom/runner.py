@@ -272,6 +272,7 @@ def _locked(run: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]
 
     @functools.wraps(run)
     def locked(sc: Scenario, out: Path, **kwargs: Any) -> dict[str, Any]:
+        out = Path(out)
         _check_folder(out, overwrite=kwargs.get("overwrite", False))
         with RunFolderLock(out):
             return run(sc, out, **kwargs)

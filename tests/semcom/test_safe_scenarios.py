@@ -10,9 +10,8 @@ import tracemalloc
 
 import pytest
 import yaml
-from click.testing import CliRunner
+from test_machine_faults import _invoke, _one_line  # the CLI in process; its one error line
 
-from semcom.cli import main
 from semcom.scenario import ScenarioError, load_scenario
 
 BASE = {
@@ -22,18 +21,6 @@ BASE = {
     "metrics": ["psnr"],
     "report": {"grid_samples": 2},
 }
-
-
-def _invoke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
-
-
-def _one_line(output: str) -> str:
-    assert "Traceback" not in output, output
-    lines = output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), output
-    return lines[0]
 
 
 def _scenario(tmp_path, factory, **kwargs):

@@ -74,7 +74,12 @@ class KeyLocks:
             return lock
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks while another process builds this key
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.warning("model store entry %s is being built by another process; waiting for it",
+                            Path(path).stem)
+                fcntl.flock(fd, fcntl.LOCK_EX)  # blocks until that process saves it, fails or ends
         except BaseException:
             os.close(fd)
             raise

@@ -332,4 +332,5 @@ def test_two_processes_missing_the_same_model_train_it_once(tmp_path, mnist, mon
     stdout, stderr = second.communicate(timeout=120)
     assert second.returncode == 0, stderr
     assert stdout.strip() == first.key
+    assert f"model store entry {first.key} is being built by another process; waiting for it" in stderr
     assert ModelStore(store).keys() == [first.key]

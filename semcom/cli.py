@@ -166,7 +166,9 @@ def validate(scenario: str) -> None:
     except PluginError as err:
         _fail_bad_input(f"{scenario}: {err}")
 
-    n = len(list(grid(sc)))
+    from semcom.controls import with_controls
+
+    n = len(list(grid(with_controls(sc)))) * sc.replicates
     axis = "ε" if sc.adversary.budget_axis == "eps" else "PSR"
     values = len(sc.adversary.budget_values)
     click.echo(f"{scenario}: ok — {n} grid points × {values} {axis} values")

@@ -34,16 +34,18 @@ class GridPoint:
     channel: str
     snr_db: float | None
     attack: str
+    replicate: int = 0
+    """The replicate (docs/design.md §7); 0, a plain run's, is left out of the key and labels."""
 
     @property
     def key(self) -> str:
-        return config_key(self.__dict__)
+        return config_key(self.labels())
 
     def labels(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "replicate" or v}
 
     def describe(self) -> str:
-        return " ".join(f"{k}={v}" for k, v in self.__dict__.items())
+        return " ".join(f"{k}={v}" for k, v in self.labels().items())
 
 
 class PointError(RuntimeError):

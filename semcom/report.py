@@ -18,7 +18,9 @@ import numpy as np
 
 from semcom.figures import plot_dd_curves, plot_image_grid
 from semcom.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
+from semcom.hardening_report import control_section
 from semcom.store import atomic_write_text, config_key
+from semcom.tradeoff import tradeoff_figures
 
 __all__ = ["write_outputs", "render_report", "GAUSSIAN", "UNTARGETED"]
 
@@ -65,6 +67,18 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _replicates_note(results: dict[str, Any]) -> str:
+    reps = results.get("replicates")
+    return "" if not reps else (f" Mean ± {reps['spread']} ({reps['count']} replicates); the other tables "
+                                "show the mean over replicates unless they give a ± themselves.")
+
+
+def _fmt_spread(entry: dict[str, Any], digits: int) -> str:
+    """An AADDC value, with `` ± spread`` over replicates where the run has them (§7)."""
+    spread = entry.get("spread")
+    return _fmt(entry["value"], digits) + ("" if spread is None else f" ± {spread:.{digits}f}")
+
+
 def _computed_metrics(results: dict[str, Any]) -> list[str]:
     """The scenario's metrics less those unavailable on the machine that ran it."""
     unavailable = results.get("unavailable_metrics", {})
@@ -105,7 +119,7 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         "## AADDC (higher = more robust)",
         "",
         "Area between each DD-curve (metric against the input image) and the baseline, "
-        f"per unit of {symbol} (trapezoid rule).",
+        f"per unit of {symbol} (trapezoid rule)." + _replicates_note(results),
         "",
     ]
     areas: dict[tuple, dict[str, dict[str, dict]]] = defaultdict(lambda: defaultdict(dict))
@@ -117,8 +131,9 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         lines += [f"### {_link_label(link)}", "", f"| attack | {header} |",
                   "|---" * (len(metrics) + 1) + "|"]
         for attack, row in by_attack.items():
-            lines.append(f"| {attack} | " + " | ".join(_fmt(row[m]["value"], 4) for m in metrics) + " |")
+            lines.append(f"| {attack} | " + " | ".join(_fmt_spread(row[m], 4) for m in metrics) + " |")
         lines.append("")
+    lines += control_section(results)
     lines += _hardening_section(results, metrics)
     lines += _gap_section(results, metrics)
     if not isinstance(sweep, list):
@@ -285,6 +300,7 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
         plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
         names += [dd, grid]
     names += _hardening_figures(out, results)
+    names += tradeoff_figures(out, results)
     wanted = sc["report"]["grid_eps"]
     names += latent_figures(out, results, pick_eps=lambda eps: _grid_eps_indices(eps, wanted),
                             label=_link_label, slug=_slug, tsne=sc["report"].get("tsne", False))

@@ -28,12 +28,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom.controls import comparisons, with_controls
 from semcom.executors import Executor, InProcessExecutor, JobEnv
 from semcom.fileio import append_line
 from semcom.gap import equal_damage_table
 from semcom.hardening import HardeningConfig
 from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.metrics import aaddc, get_metric, unavailable_metrics
+from semcom.replicates import add_replicates, mean_entries, replicate_scenarios
+from semcom.robustness import hardening_table, robustness_table
 from semcom.run_files import point_files_intact
 from semcom.run_lock import LOCK_NAME, RunFolderLock
 from semcom.scenario import ModelConfig, Scenario, ScenarioError
@@ -61,14 +64,14 @@ class RunExistsError(RunFolderError):
     """The run folder holds a finished run and ``overwrite`` was not asked for."""
 
 
-def grid(sc: Scenario) -> Iterator[tuple[GridPoint, Any, Any, Any, Any]]:
+def grid(sc: Scenario, replicate: int = 0) -> Iterator[tuple[GridPoint, Any, Any, Any, Any]]:
     """Every grid point with its model, defence, channel and attack configs, in a stable order."""
     for m in sc.models:
         for d in sc.defenses:
             for ch in sc.channels:
                 for snr in ch.snr_db or [None]:
                     for at in sc.adversary.attacks:
-                        yield GridPoint(m.name, d.name, ch.name, snr, at.name), m, d, ch, at
+                        yield GridPoint(m.name, d.name, ch.name, snr, at.name, replicate), m, d, ch, at
 
 
 def _attack_spec(cfg) -> AttackSpec:
@@ -83,7 +86,7 @@ def _sweep_seed(sc: Scenario, point: GridPoint) -> int:
 
 _SHARED_BY_POINTS = {"name": True, "description": True, "models": True, "defenses": True,
                      "channels": True, "aaddc_baselines": True, "report": {"grid_eps"},
-                     "adversary": {"attacks"}}
+                     "adversary": {"attacks"}, "auto_control": True, "replicates": True}
 
 
 def _fingerprint(sc: Scenario, m, d, ch, at) -> str:
@@ -206,19 +209,24 @@ class _Plan:
     points: list[PointJob] = field(default_factory=list)
 
 
-def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, Any], metrics: list[str]) -> _Plan:
-    """Jobs for the unfinished points; ``plugins`` (user models, already loaded) need no training;
-    ``metrics`` are the scenario's metrics this machine can compute."""
-    plan = _Plan()
+def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, Any], metrics: list[str],
+          plan: _Plan | None = None) -> _Plan:
+    """Jobs for the unfinished points (of one replicate, ``sc`` carrying its seed), added to
+    ``plan``; ``plugins`` (user models, already loaded) need no training; ``metrics`` are the
+    scenario's metrics this machine can compute. A replicate's models and receivers are named
+    with ``@r<index>`` appended (none for replicate 0)."""
+    plan = plan or _Plan()
     for point, m, d, ch, at in todo:
         model = f"model:{m.name}"
         if m.name not in plugins:
+            model += f"@r{point.replicate}" if point.replicate else ""
             cfg = train_config(m, sc.seed)
             plan.models[model] = f"train:{config_key(asdict(cfg))}"
             plan.train[plan.models[model]] = TrainJob(cfg, data_key)
         receiver = model
         if d.kind != "none":
             receiver = f"receiver:{m.name}/{d.name}/{ch.name}/{point.snr_db}"
+            receiver += f"@r{point.replicate}" if point.replicate else ""
             hcfg = HardeningConfig(kind=d.kind, eps=d.eps or 0.0, steps=d.steps, k=d.k, epochs=d.epochs,
                                    lr=d.lr, distance=d.distance, seed=sc.seed)
             plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
@@ -245,7 +253,7 @@ def train_config(m: ModelConfig, seed: int):
     """
     adv = m.adversarial
     algorithm1 = None if adv is None else HardeningConfig(
-        kind=adv.kind, eps=adv.eps, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
+        kind=adv.kind, eps=adv.eps or 0.0, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
         seed=seed)
     return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
                        algorithm1)
@@ -304,6 +312,7 @@ def run_scenario(
     from semcom.report import write_outputs
 
     executor = executor or InProcessExecutor()
+    sc = with_controls(sc)
     _check_folder(out, overwrite=overwrite)
     spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
                     train_size=sc.data.train_samples, test_size=sc.data.test_samples)
@@ -321,12 +330,15 @@ def run_scenario(
     atomic_write_text(out / "environment.json",
                       json.dumps(_environment(sc, device, executor), indent=2))
 
-    points = list(grid(sc))
-    fingerprints = {p.key: _fingerprint(sc, *cfgs) for p, *cfgs in points}
+    reps = replicate_scenarios(sc)
+    points = [point for r, sc_r in enumerate(reps) for point in grid(sc_r, r)]
+    fingerprints = {p.key: _fingerprint(reps[p.replicate], *cfgs) for p, *cfgs in points}
     todo = [(p, *cfgs) for p, *cfgs in points
             if journal.get(p.key, {}).get("config") != fingerprints[p.key]]
     available = [m for m in sc.metrics if m not in unavailable]
-    plan = _plan(sc, todo, data_key, plugins, available)
+    plan = _Plan()
+    for r, sc_r in enumerate(reps):
+        _plan(sc_r, [t for t in todo if t[0].replicate == r], data_key, plugins, available, plan)
     env = JobEnv(str(store.root), device, progress)
 
     trained = _run_phase(executor, plan.train, {"train": train.images}, env)
@@ -342,7 +354,13 @@ def run_scenario(
         job = plan.points[i]
         journal[job.point.key] = _journal(out, job, fingerprints[job.point.key], result)
 
-    results = _results(sc, resolved, [journal[p.key] for p, *_ in points], available, unavailable)
+    entries = [[journal[p.key] for p, *_ in points if p.replicate == r] for r in range(len(reps))]
+    results = _results(sc, resolved, mean_entries(entries), available, unavailable)
+    if len(reps) > 1:
+        add_replicates(results, [_results(sc_r, resolved, e, available, unavailable)
+                                 for sc_r, e in zip(reps, entries, strict=True)])
+    results["controls"] = comparisons(resolved)
+    results["robustness"], results["hardening"] = robustness_table(results), hardening_table(results)
     write_outputs(out, results, test.images[: sc.report.grid_samples].numpy())
     return results
 

@@ -77,11 +77,21 @@ class AdversarialTrainingConfig(_Frozen):
     """
 
     kind: Literal["adversarial", "adversarial-multi-eps", "noise", "finetune"] = "adversarial"
-    eps: float = Field(gt=0, le=1e3)
+    eps: float | None = Field(None, gt=0, le=1e3)
+    """Training budget ``ε_train``; required unless ``kind`` is ``finetune`` (the control:
+    the same extra decoder steps, unperturbed), which takes none."""
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
     k: int = Field(1, ge=1, le=20)
     lr: float = Field(1e-3, gt=0, le=1)
     distance: Literal["ssim", "mse"] = "ssim"
+
+    @model_validator(mode="after")
+    def _eps_fits_kind(self) -> AdversarialTrainingConfig:
+        if self.kind == "finetune" and self.eps is not None:
+            raise ValueError("the `finetune` control takes no `eps`")
+        if self.kind != "finetune" and self.eps is None:
+            raise ValueError(f"`adversarial` of kind {self.kind} needs `eps` (its training budget)")
+        return self
 
 
 class ModelConfig(_Frozen):
@@ -521,6 +531,13 @@ class ReportConfig(_Frozen):
     tsne: bool = False
     """Draw a t-SNE of clean vs adversarial latents per link (paper Fig. 9); about 3 s per link
     on 2 cores, so off unless asked."""
+    reference_budget: float | None = Field(None, ge=-1e3, le=1e3)
+    """Budget of the trade-off figure's y axis (quality under attack there; the nearest swept
+    value); unset: the middle of the sweep."""
+    robustness_thresholds: dict[str, float] = Field(default_factory=dict)
+    """Per metric, the level whose crossing gives the hardening table's threshold budget (the
+    least budget at which the metric is no better than it), overriding the defaults (SSIM 0.5,
+    PSNR 15 dB, accuracy 0.5, LPIPS 0.3)."""
 
 
 def _known_metric(name: str) -> str:
@@ -563,6 +580,15 @@ class Scenario(_Frozen):
     CPUs with native bf16 (``benchmarks/attack_throughput.py`` measures it)."""
     report: ReportConfig = ReportConfig()
     """Figures of the report."""
+    auto_control: bool = True
+    """Add each hardening defence's control (``finetune`` with its epochs, ``k``, learning rate)
+    and each Algorithm 1 model's control (the same extra decoder steps, unperturbed) unless
+    listed (docs/design.md §3, "The control"); ``false`` runs only what is listed."""
+    replicates: int = Field(1, ge=1, le=20)
+    """Re-run the whole grid this many times with seeds derived from ``seed`` and the replicate
+    index (training, hardening, attacks, channel draws; the data subsets stay): tables give the
+    mean ± the sample standard deviation over replicates (docs/design.md §7). Replicate 0 uses
+    ``seed`` itself, so ``1`` is a plain run."""
 
     @model_validator(mode="before")
     @classmethod
@@ -583,6 +609,9 @@ class Scenario(_Frozen):
         unknown = sorted(set(self.aaddc_baselines) - set(self.metrics))
         if unknown:
             raise ValueError(f"`aaddc_baselines` names metrics not in `metrics`: {unknown}")
+        unknown = sorted(set(self.report.robustness_thresholds) - set(self.metrics))
+        if unknown:
+            raise ValueError(f"`report.robustness_thresholds` names metrics not in `metrics`: {unknown}")
         for what, items in (("model", self.models), ("channel", self.channels), ("defense", self.defenses)):
             labels = [item.name for item in items]
             if len(set(labels)) != len(labels):
@@ -612,7 +641,7 @@ class Scenario(_Frozen):
         training = n_train * sum(m.epochs for m in self.models)
         hardening = links * n_train * sum(d.epochs * (1 + d.k * (d.steps + 2))
                                           for d in self.defenses if d.kind != "none")
-        return sweeps + training + hardening
+        return (sweeps + training + hardening) * self.replicates
 
 
 def _one_of(value: str, registry: dict) -> str:

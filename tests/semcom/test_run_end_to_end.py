@@ -64,20 +64,20 @@ def test_results_json_contract(finished_run):
     assert results["schema_version"] == 1
     assert results["scenario"]["name"] == "tiny"
     points = results["points"]
-    # 1 model × 2 defences × 2 links × 3 attacks × 3 ε
-    assert len(points) == 2 * 2 * 3 * 3
+    # 1 model × 3 defences (the control added) × 2 links × 3 attacks × 3 ε
+    assert len(points) == 3 * 2 * 3 * 3
     keys = {"model", "defense", "channel", "snr_db", "attack", "eps", "psr_db", "metrics", "metrics_vs_clean"}
     assert all(set(p) == keys | ADDED_POINT_KEYS for p in points)  # schema 1 plus additive keys
     assert all(p["budget"] == p["eps"] and p["queries"] is None for p in points)
     assert results["budget_axis"] == "eps" and results["equal_damage_gaps"]
     assert {p["attack"] for p in points} == set(ATTACKS)
-    assert {p["defense"] for p in points} == {"none", "adversarial"}
+    assert {p["defense"] for p in points} == {"none", "adversarial", "control"}
     assert {p["snr_db"] for p in points} == {None, 10}
     assert all(isinstance(v, float) for p in points for v in p["metrics"].values())
     assert all(set(p["metrics"]) == {"ssim", "psnr", "mse"} for p in points)
     assert all((p["psr_db"] is None) == (p["eps"] == 0) for p in points)
     aaddc = results["aaddc"]
-    assert len(aaddc) == 2 * 2 * 3 * 3
+    assert len(aaddc) == 3 * 2 * 3 * 3
     assert {a["baseline"] for a in aaddc if a["metric"] == "mse"} == {1.0}
     assert all(set(a) == {"model", "defense", "channel", "snr_db", "attack", "metric", "value", "baseline"}
                for a in aaddc)
@@ -86,14 +86,15 @@ def test_results_json_contract(finished_run):
 def test_csv_and_report_and_figures(finished_run):
     _, out = finished_run
     rows = list(csv.DictReader((out / "results.csv").open()))
-    assert len(rows) == 36 * 3 * 2  # points × metrics × {input, clean}
+    assert len(rows) == 54 * 3 * 2  # points × metrics × {input, clean}
     report = (out / "report.md").read_text()
     assert "## AADDC" in report and "PSNR gap [dB]" in report and "## Receiver hardening" in report
     for line in report.splitlines():
         if line.startswith("![") and "(" in line:
             assert (out / line.split("(")[1].rstrip(")")).is_file(), line
-    assert len(list((out / "figures").glob("dd_*.png"))) == 4
-    assert len(list((out / "figures").glob("grid_*.png"))) == 4
+    assert len(list((out / "figures").glob("dd_*.png"))) == 6
+    assert len(list((out / "figures").glob("grid_*.png"))) == 6
+    assert len(list((out / "figures").glob("tradeoff_*.png"))) == 2
     assert len(list((out / "figures").glob("hardening_*.png"))) == 2
     env = json.loads((out / "environment.json").read_text())
     assert env["seed"] == 3 and env["versions"]["torch"]

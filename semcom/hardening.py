@@ -8,7 +8,9 @@ Receiver hardening (deployment): the transmitter (encoder) is frozen and only
 the receiver is fine-tuned, starting from the stored model, with the channel
 in the loop: the adversary perturbs the transmitted latent and the receiver
 sees it after the channel. Each minibatch takes one clean decoder step and
-``K`` perturbed ones. Defences (:data:`DEFENSES`) differ in the perturbation:
+``K`` defence steps. Defences are registered classes of :mod:`semcom.defenses`
+(:data:`DEFENSES`), each with its own settings, loss and, where it needs one,
+inference-time receiver. Those that differ only in the perturbation:
 
 * ``adversarial`` — PGD at a single ``ε_train`` (the paper);
 * ``adversarial-multi-eps`` — PGD at ``ε_train ~ U[0, ε_max]`` drawn per batch
@@ -18,6 +20,9 @@ sees it after the channel. Each minibatch takes one clean decoder step and
   the same optimizer steps, ``δ = 0``. Fine-tuning alone improves a receiver
   (a VAE decoder trained on posterior samples gets better on posterior means),
   so a defence's gain is only what it adds over this.
+
+Beyond them: ``consistency`` (TRADES-style), ``pgd-matched`` (PGD training on
+the evaluated threat) and ``smoothing`` (a randomised-smoothing receiver).
 
 The decoder's BatchNorm statistics stay frozen (eval mode) during fine-tuning,
 so the attack and the update see the same network.
@@ -29,19 +34,22 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from adversary import gaussian_jamming, pgd
+from semcom.defenses import DEFENSES, Defense, defense_kinds, get_defense
 from semcom.link import Link
 from semcom.store import ModelStore, config_key
 from semcom.training import TrainedModel, minibatches
 
-__all__ = ["HardeningConfig", "DEFENSES", "harden_receiver", "get_or_harden", "adversarial_decoder_step"]
+__all__ = ["HardeningConfig", "SettingsHardeningConfig", "DEFENSES", "hardening_config", "make_defense",
+           "harden_receiver", "get_or_harden", "adversarial_decoder_step"]
 
 log = logging.getLogger(__name__)
+defense_kinds()  # fills DEFENSES with the built-in defences
 
 
 @dataclass(frozen=True)
@@ -59,39 +67,34 @@ class HardeningConfig:
     seed: int = 0
 
 
-Perturb = Callable[[Callable[[torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor, float,
-                    HardeningConfig, torch.Generator], torch.Tensor]
-DEFENSES: dict[str, tuple[Perturb, str]] = {}
+@dataclass(frozen=True)
+class SettingsHardeningConfig(HardeningConfig):
+    """A :class:`HardeningConfig` with a defence's own settings (``(name, value)`` pairs, sorted).
+
+    A separate class so that configs without settings keep their fields, and with
+    them their model-store keys (which hash ``asdict(cfg)``), unchanged.
+    """
+
+    settings: tuple[tuple[str, Any], ...] = ()
 
 
-def _register(name: str, description: str):
-    def decorate(fn: Perturb) -> Perturb:
-        DEFENSES[name] = (fn, description)
-        return fn
+def hardening_config(kind: str, settings: dict[str, Any] | None = None, **common: Any) -> HardeningConfig:
+    """The config of defence ``kind``: its ``settings`` validated by the defence's ``Settings`` model.
 
-    return decorate
-
-
-@_register("adversarial", "latent adversarial training at ε_train (paper Algorithm 1)")
-def _pgd_delta(forward, z, clean, eps, cfg, gen):
-    return pgd(forward, z, eps=eps, reference=clean, distance=cfg.distance, steps=cfg.steps,
-               generator=gen).delta
-
-
-@_register("adversarial-multi-eps", "adversarial training with ε_train ~ U[0, ε_max] per batch")
-def _pgd_multi_eps(forward, z, clean, eps, cfg, gen):
-    drawn = float(torch.rand((), generator=gen)) * eps
-    return _pgd_delta(forward, z, clean, drawn, cfg, gen) if drawn > 0 else torch.zeros_like(z)
+    Without settings (or a defence without any) it is a plain :class:`HardeningConfig`;
+    otherwise a :class:`SettingsHardeningConfig` holding every setting, defaults filled in.
+    Raises ValueError for an unknown kind or a bad setting.
+    """
+    defense = get_defense(kind)
+    values = defense.Settings(**(settings or {})).model_dump()
+    if not values:
+        return HardeningConfig(kind=kind, **common)
+    return SettingsHardeningConfig(kind=kind, settings=tuple(sorted(values.items())), **common)
 
 
-@_register("noise", "Gaussian-noise augmentation at the same budget")
-def _noise_delta(forward, z, clean, eps, cfg, gen):
-    return gaussian_jamming(z, eps, generator=gen)
-
-
-@_register("finetune", "the control: the same fine-tuning with no perturbation (δ = 0)")
-def _no_delta(forward, z, clean, eps, cfg, gen):
-    return torch.zeros_like(z)
+def make_defense(cfg: HardeningConfig) -> Defense:
+    """The :class:`semcom.defenses.Defense` that ``cfg`` names, with its settings."""
+    return get_defense(cfg.kind)(cfg)
 
 
 def adversarial_decoder_step(
@@ -104,20 +107,21 @@ def adversarial_decoder_step(
     *,
     receiver: nn.Module,
 ) -> float:
-    """One receiver update on perturbed latents: ``δ`` from the defence, loss ``MSE(G'(z + δ), x)``.
+    """One receiver update on the defence's loss (:meth:`semcom.defenses.Defense.loss`).
 
     ``deliver(z) -> x̂`` is everything after the adversary (channel and
-    ``receiver``). The perturbation is computed with ``receiver`` in eval mode;
+    ``receiver``). Perturbations are computed with ``receiver`` in eval mode;
     the update runs in the mode the receiver had.
     """
-    perturb = DEFENSES[cfg.kind][0]
-    mode = receiver.training
-    receiver.eval()
-    with torch.no_grad():
-        clean = deliver(z)
-    delta = perturb(deliver, z, clean, cfg.eps, cfg, gen)
-    receiver.train(mode)
-    loss = (deliver(z + delta) - x).pow(2).flatten(1).sum(1).mean()
+    loss = make_defense(cfg).loss(deliver, z, x, gen, receiver)
+    return _update(loss, optimizer)
+
+
+def _step(defense: Defense, deliver, z, x, optimizer, gen, receiver) -> float:
+    return _update(defense.loss(deliver, z, x, gen, receiver), optimizer)
+
+
+def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -129,13 +133,15 @@ def harden_receiver(
 ) -> nn.Module:
     """Fine-tune ``link``'s receiver (its decoder) in place against ``cfg``'s perturbations.
 
-    The transmitter gets no gradient and no update; the returned decoder is in eval mode.
+    The transmitter gets no gradient and no update; the returned decoder (the plain
+    module, not the defence's :meth:`~semcom.defenses.Defense.inference_receiver`) is in
+    eval mode. A defence's training receiver (e.g. a noisy decoder) is in the link
+    only while it is fine-tuned.
     """
-    if cfg.kind not in DEFENSES:
-        valid = ", ".join(repr(d) for d in sorted(DEFENSES))
-        raise ValueError(f"`defense` must be one of {valid}; got {cfg.kind!r}")
+    defense = make_defense(cfg)
     device = next(link.parameters()).device
     decoder = link.receiver.decoder
+    link.receiver.decoder = defense.training_receiver(decoder)
     link.eval()
     for p in link.transmitter.parameters():
         p.requires_grad_(False)
@@ -158,8 +164,9 @@ def harden_receiver(
             clean_loss.backward()
             optimizer.step()
             for _ in range(cfg.k):
-                total += adversarial_decoder_step(deliver, z, x, cfg, optimizer, gen, receiver=decoder) * len(idx)
+                total += _step(defense, deliver, z, x, optimizer, gen, decoder) * len(idx)
         bar.set_postfix(adv_loss=f"{total / (images.shape[0] * cfg.k):.2f}")
+    link.receiver.decoder = decoder
     return decoder.eval()
 
 
@@ -177,7 +184,9 @@ def get_or_harden(
     """The hardened copy of ``trained`` for one link, from ``store`` or fine-tuned now.
 
     The store key covers the base model's key, the link and the defence config.
-    The encoder and ``σ_z`` are the base model's: only the receiver changes.
+    The encoder and ``σ_z`` are the base model's: only the receiver changes. The
+    model's decoder is the defence's inference receiver (the stored tensors are
+    those of the plain decoder inside it).
     """
     spec = {"kind": "hardened-receiver", "base": trained.key, "link": link_key, "defense": asdict(cfg)}
     key = config_key(spec)
@@ -189,6 +198,7 @@ def get_or_harden(
         hardened = TrainedModel(model, trained.sigma_z, key, spec)
         harden_receiver(make_link(hardened).to(device), images, cfg, progress=progress)
         store.save(key, model.decoder.state_dict(), {**spec, "sigma_z": trained.sigma_z})
+    model.decoder = make_defense(cfg).inference_receiver(model.decoder)
     for p in model.parameters():
         p.requires_grad_(True)
     return TrainedModel(model.to(device).eval(), trained.sigma_z, key, spec)

@@ -116,6 +116,8 @@ class PointJob:
     budget_axis: str = "eps"
     placement: str = "in_transit"
     precision: str = "fp32"
+    certify: int = 0
+    """Monte-Carlo draws of the smoothed receiver's certificate (0: none; :mod:`semcom.certificate`)."""
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -125,7 +127,7 @@ class PointJob:
         """The sweep's result; NaN/Inf raises :class:`PointError` naming the point."""
         link = build_link(shared[self.receiver], self.channel, self.point.snr_db).to(env.device)
         try:
-            return sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
+            result = sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
                                 metric_names=self.metrics, batch_size=self.batch_size,
                                 seed=self.seed, grid_samples=self.grid_samples,
                                 budget_axis=self.budget_axis, placement=self.placement,
@@ -133,3 +135,9 @@ class PointJob:
                                 classifier=shared["classifier"], precision=self.precision)
         except NonFiniteError as err:
             raise PointError(f"grid point {self.point.describe()}: {err}") from None
+        if self.certify:
+            from semcom.certificate import sweep_certificate
+
+            result.certificate = sweep_certificate(link, shared["test"], self.eps, result.metrics,
+                                                   draws=self.certify, seed=self.seed)
+        return result

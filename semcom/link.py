@@ -44,8 +44,13 @@ class Receiver(nn.Module):
         self.decoder = decoder
         self.mapper = mapper
 
-    def forward(self, symbols: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.mapper.to_latent(symbols))
+    def forward(self, symbols: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode; a decoder with ``takes_generator`` (a random receiver, e.g. a smoothed one)
+        draws its randomness from ``generator``."""
+        latent = self.mapper.to_latent(symbols)
+        if getattr(self.decoder, "takes_generator", False):
+            return self.decoder(latent, generator=generator)
+        return self.decoder(latent)
 
 
 class _PosteriorMean(nn.Module):
@@ -108,7 +113,7 @@ class Link(nn.Module):
         # a user's channel (e.g. a Sionna link) need not know about jammers unless one is asked for
         over_the_air = {} if jam is None else {"jam": self.mapper.to_symbols(jam)}
         received = self.channel.receive(symbols, snr_db=self.snr_db, generator=generator, **over_the_air)
-        return self.receiver(received)
+        return self.receiver(received, generator)
 
     def forward(
         self, x: torch.Tensor, delta: torch.Tensor | None = None, *, generator: torch.Generator | None = None

@@ -28,11 +28,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom.certificate import certify_draws
 from semcom.controls import comparisons, with_controls
 from semcom.executors import Executor, InProcessExecutor, JobEnv
 from semcom.fileio import append_line
 from semcom.gap import equal_damage_table
-from semcom.hardening import HardeningConfig
+from semcom.hardening import HardeningConfig, hardening_config
 from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.metrics import aaddc, get_metric, unavailable_metrics
 from semcom.replicates import add_replicates, mean_entries, replicate_scenarios
@@ -159,6 +160,8 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
              "budget": result.budgets, "queries": result.queries,
              "latent_abs_diff": result.latent_abs_diff}
+    if result.certificate is not None:
+        entry["certificate"] = result.certificate
     append_line(out / "journal.jsonl", json.dumps(entry, allow_nan=False))
     return entry
 
@@ -227,14 +230,14 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         if d.kind != "none":
             receiver = f"receiver:{m.name}/{d.name}/{ch.name}/{point.snr_db}"
             receiver += f"@r{point.replicate}" if point.replicate else ""
-            hcfg = HardeningConfig(kind=d.kind, eps=d.eps or 0.0, steps=d.steps, k=d.k, epochs=d.epochs,
-                                   lr=d.lr, distance=d.distance, seed=sc.seed)
+            hcfg = hardening_config(d.kind, d.settings(), eps=d.eps or 0.0, steps=d.steps, k=d.k,
+                                    epochs=d.epochs, lr=d.lr, distance=d.distance, seed=sc.seed)
             plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
         adv = sc.adversary
         plan.points.append(PointJob(
             point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
             tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
-            adv.budget_axis, adv.placement, sc.precision))
+            adv.budget_axis, adv.placement, sc.precision, certify=certify_draws(sc, d, ch, at)))
     return plan
 
 
@@ -391,9 +394,10 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
     axis = sc.adversary.budget_axis
     gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
+    certificates = [{**{k: e[k] for k in labels}, **e["certificate"]} for e in entries if "certificate" in e]
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
-            "unavailable_metrics": unavailable, "latent_difference": latent}
+            "unavailable_metrics": unavailable, "latent_difference": latent, "certificates": certificates}
 
 
 def _check_labels(sc: Scenario, train) -> None:

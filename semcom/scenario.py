@@ -287,22 +287,27 @@ class ChannelConfig(_Frozen):
 
 
 class DefenseConfig(_Frozen):
-    """A receiver: as trained (``none``) or hardened by fine-tuning against perturbations.
+    """A receiver: as trained (``none``) or hardened by fine-tuning (a defence of :mod:`semcom.defenses`).
 
-    ``eps`` is ``ε_train`` (``ε_max`` for ``adversarial-multi-eps``), in the
-    same latent units as the attack budget.
+    ``eps`` is ``ε_train`` (``ε_max`` for ``adversarial-multi-eps`` and
+    ``pgd-matched``), in the same latent units as the attack budget. The keys
+    after ``distance`` are settings of one kind each (docs/design.md §7, "Defences").
     """
 
-    kind: Literal["none", "finetune", "adversarial", "adversarial-multi-eps", "noise"]
+    kind: Literal["none", "finetune", "adversarial", "adversarial-multi-eps", "noise", "consistency",
+                  "pgd-matched", "smoothing"]
     """``none``: the receiver as trained; ``finetune``: the control, the same fine-tuning
     with no perturbation; ``adversarial``: fine-tuned on PGD latents at ``eps``;
     ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch; ``noise``: on
-    Gaussian noise of budget ``eps``."""
+    Gaussian noise of budget ``eps``; ``consistency``: TRADES-style, ``MSE(G'(z), x) +
+    β·MSE(G'(z+δ), G'(z))``; ``pgd-matched``: on the evaluated threat's PGD (distance
+    ``mse``, random start, ``restarts``); ``smoothing``: a randomised-smoothing receiver
+    (``draws`` decodings of the latent plus noise of std ``sigma``, averaged)."""
     label: str | None = None
     """Name in reports (default: ``kind``)."""
     eps: float | None = Field(None, gt=0, le=1e3)
     """Training budget ``ε_train`` (``ε_max`` for ``adversarial-multi-eps``); required
-    unless ``kind`` is ``none``."""
+    unless ``kind`` is ``none``, ``finetune`` or ``smoothing``."""
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
     """PGD steps per perturbation during fine-tuning."""
     k: int = Field(1, ge=1, le=20)
@@ -313,14 +318,49 @@ class DefenseConfig(_Frozen):
     """Adam learning rate of the fine-tuning."""
     distance: Literal["ssim", "mse"] = "ssim"
     """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
+    beta: float | None = Field(None, gt=0, le=1e3)
+    """``consistency``: weight β of ``MSE(G'(z+δ), G'(z))`` (default 1)."""
+    restarts: int | None = Field(None, ge=1, le=20)
+    """``pgd-matched``: PGD runs per perturbation, after the first from a random start (default 1)."""
+    draw: Literal["uniform", "fixed"] | None = None
+    """``pgd-matched``: ``uniform`` (default) trains at ``ε ~ U[0, eps]`` per batch, ``fixed`` at ``eps``."""
+    sigma: float | None = Field(None, gt=0, le=100)
+    """``smoothing``: std σ of the noise added to the received latent, latent units (default 0.5)."""
+    draws: int | None = Field(None, ge=1, le=256)
+    """``smoothing``: noise draws ``M`` averaged per decoding (default 8)."""
+    certify_draws: int | None = Field(None, ge=10, le=100_000)
+    """``smoothing``: Monte-Carlo draws of the certificate (certified vs empirical worst case per ε,
+    on ideal links under untargeted L2 PGD); unset: no certificate."""
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:
-        if self.kind in ("none", "finetune") and self.eps is not None:
+        from semcom.defenses import get_defense
+
+        needs_eps = self.kind != "none" and get_defense(self.kind).needs_eps
+        if not needs_eps and self.eps is not None:
             raise ValueError(f"the `{self.kind}` defence takes no `eps`")
-        if self.kind not in ("none", "finetune") and self.eps is None:
+        if needs_eps and self.eps is None:
             raise ValueError(f"the {self.kind} defence needs `eps` (its training budget)")
         return self
+
+    @model_validator(mode="after")
+    def _settings_fit_kind(self) -> DefenseConfig:
+        own = set() if self.kind == "none" else set(self._settings_model().model_fields)
+        extra = sorted(set(self.settings()) - own) + (["certify_draws"] if self.certify_draws and
+                                                        self.kind != "smoothing" else [])
+        if extra:
+            raise ValueError(f"the `{self.kind}` defence takes no `{extra[0]}`")
+        return self
+
+    def _settings_model(self):
+        from semcom.defenses import get_defense
+
+        return get_defense(self.kind).Settings
+
+    def settings(self) -> dict[str, Any]:
+        """The defence's own settings this entry sets (the keys after ``distance``)."""
+        own = ("beta", "restarts", "draw", "sigma", "draws")
+        return {name: getattr(self, name) for name in own if getattr(self, name) is not None}
 
     @property
     def name(self) -> str:

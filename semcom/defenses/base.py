@@ -1,0 +1,92 @@
+"""The defence interface: a registered class, its typed settings, its loss and its receiver.
+
+:func:`semcom.hardening.harden_receiver` runs, per minibatch, one clean
+receiver update and ``k`` updates on :meth:`Defense.loss`; every defence (the
+control ``finetune`` included) makes the same number of optimizer steps with
+the same data, epochs and learning rate (docs/design.md §3, "The control").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+__all__ = ["DEFENSES", "Defense", "NoSettings", "register_defense", "sse"]
+
+Deliver = Callable[[torch.Tensor], torch.Tensor]
+"""``z [B, k] ↦ x̂ [B, C, H, W]``: channel and receiver, everything after the adversary."""
+
+DEFENSES: dict[str, type[Defense]] = {}
+
+
+class NoSettings(BaseModel):
+    """Settings of a defence that has none beyond the common ones (``eps``, ``steps``, ``k``, …)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def register_defense(kind: str):
+    """Class decorator: register a :class:`Defense` subclass under ``kind``."""
+
+    def decorate(cls: type[Defense]) -> type[Defense]:
+        cls.kind = kind
+        DEFENSES[kind] = cls
+        return cls
+
+    return decorate
+
+
+def sse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image sum of squared errors, averaged over the batch (the hardening loss' unit)."""
+    return (output - target).pow(2).flatten(1).sum(1).mean()
+
+
+class Defense:
+    """One way to fine-tune a receiver; ``cfg`` is a :class:`semcom.hardening.HardeningConfig`.
+
+    Subclasses set ``description``, ``Settings`` (a pydantic model of their own
+    knobs; ``cfg.settings`` holds its values as ``(name, value)`` pairs), and
+    override :meth:`perturbation` (the δ of the default loss ``MSE(G'(z + δ), x)``),
+    :meth:`loss`, or :meth:`training_receiver` / :meth:`inference_receiver`.
+    """
+
+    kind: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Settings: ClassVar[type[BaseModel]] = NoSettings
+    needs_eps: ClassVar[bool] = True
+    """Whether the defence takes a budget ``eps`` (the control and smoothing do not)."""
+
+    def __init__(self, cfg: Any) -> None:
+        self.cfg = cfg
+        self.settings = self.Settings(**dict(getattr(cfg, "settings", ())))
+
+    def perturbation(self, forward: Deliver, z: torch.Tensor, clean: torch.Tensor,
+                     gen: torch.Generator) -> torch.Tensor:
+        """The latent perturbation ``δ [B, k]`` of one update; ``clean = forward(z)`` (no grad)."""
+        return torch.zeros_like(z)
+
+    def loss(self, deliver: Deliver, z: torch.Tensor, x: torch.Tensor, gen: torch.Generator,
+             receiver: nn.Module) -> torch.Tensor:
+        """The loss of one perturbed update: ``MSE(G'(z + δ), x)`` (per-image SSE, batch mean).
+
+        ``δ`` is computed with ``receiver`` in eval mode; the loss in the mode it had.
+        """
+        mode = receiver.training
+        receiver.eval()
+        with torch.no_grad():
+            clean = deliver(z)
+        delta = self.perturbation(deliver, z, clean, gen)
+        receiver.train(mode)
+        return sse(deliver(z + delta), x)
+
+    def training_receiver(self, decoder: nn.Module) -> nn.Module:
+        """The module the link decodes with while fine-tuning (it shares ``decoder``'s parameters)."""
+        return decoder
+
+    def inference_receiver(self, decoder: nn.Module) -> nn.Module:
+        """The receiver that is attacked and evaluated after fine-tuning (default: ``decoder``)."""
+        return decoder

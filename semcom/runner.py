@@ -38,6 +38,7 @@ from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, conf
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
 from semcom.threats import CLASS_TARGET
 from semcom.training import TrainConfig
+from semcom.training_settings import training_settings
 
 __all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
            "SCHEMA_VERSION"]
@@ -248,7 +249,7 @@ def train_config(m: ModelConfig, seed: int):
         kind=adv.kind, eps=adv.eps, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
         seed=seed)
     return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
-                       algorithm1)
+                       algorithm1, **training_settings(m))
 
 
 def _unavailable(sc: Scenario) -> dict[str, str]:

@@ -39,8 +39,9 @@ class TrainConfig:
     adversarial: Any = None
     """A :class:`semcom.hardening.HardeningConfig` turns on paper Algorithm 1:
     after each regular step, ``k`` decoder steps on perturbed latents."""
-    power: str = "sigma_z"
-    """The transmitter's power normalisation: ``sigma_z`` (fixed ``√2·σ_z``) or ``per_image``."""
+    power: str | None = None
+    """The transmitter's power normalisation: ``sigma_z`` (fixed ``√2·σ_z``) or ``per_image``;
+    ``None``: the variant's (``per_image`` for DeepJSCC, else ``sigma_z``)."""
     train_channel: Any = None
     """A :class:`semcom.channel_training.TrainChannel`: train through that channel (docs/design.md §7)."""
     bandwidth_ratio: float | None = None
@@ -61,7 +62,7 @@ class EarlyStopping:
     min_delta: float = 0.0
 
 
-_LATER_FIELDS = {"power": "sigma_z", "train_channel": None, "bandwidth_ratio": None, "early_stopping": None}
+_LATER_FIELDS = {"power": None, "train_channel": None, "bandwidth_ratio": None, "early_stopping": None}
 
 
 def train_spec(cfg: TrainConfig) -> dict[str, Any]:
@@ -147,7 +148,7 @@ def fit(
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
     noise_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    deliver = make_deliver(model.latent_dim, cfg.power, cfg.train_channel, seed=cfg.seed, device=device)
+    deliver = make_deliver(model.latent_dim, model.power, cfg.train_channel, seed=cfg.seed, device=device)
     stop = cfg.early_stopping
     images, val = (images, None) if stop is None else _split_validation(images, stop.val_fraction, cfg.seed)
     n = images.shape[0]
@@ -186,6 +187,7 @@ def fit(
                     break
     if best is not None:
         model.load_state_dict(best[1])
+    model.eval()
     return history
 
 
@@ -202,7 +204,7 @@ def _validation_loss(model: torch.nn.Module, cfg: TrainConfig, val: torch.Tensor
     from semcom.channel_training import make_deliver
 
     model.eval()
-    deliver = make_deliver(model.latent_dim, cfg.power, cfg.train_channel, seed=cfg.seed + 100, device=device)
+    deliver = make_deliver(model.latent_dim, model.power, cfg.train_channel, seed=cfg.seed + 100, device=device)
     noise = torch.Generator(device=device).manual_seed(cfg.seed + 101)
     total = 0.0
     for x in val.split(max(cfg.batch_size, 256)):

@@ -38,7 +38,7 @@ from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, conf
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
 from semcom.threats import CLASS_TARGET
 from semcom.training import TrainConfig
-from semcom.training_settings import training_settings
+from semcom.training_settings import trained_models, training_settings
 
 __all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
            "SCHEMA_VERSION"]
@@ -153,7 +153,7 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "eps": result.eps, "metrics": result.metrics,
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
              "budget": result.budgets, "queries": result.queries,
-             "latent_abs_diff": result.latent_abs_diff}
+             "latent_abs_diff": result.latent_abs_diff, "clean_metrics": result.clean}
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, allow_nan=False) + "\n")
         f.flush()
@@ -299,7 +299,7 @@ def run_scenario(
     _check_labels(sc, train)
     unavailable = _unavailable(sc)  # an attack needing LPIPS that cannot load fails before writing
     # plug-in models are loaded and checked before anything is written: a bad one leaves no run folder
-    plugins = plug_ins(sc, train.images, data_key, device=device)
+    plugins = plug_ins(sc, train.images, data_key, device=device, store=store, progress=progress)
 
     journal = _prepare_folder(out, overwrite=overwrite, resume=resume)
     resolved = sc.model_dump(mode="json")
@@ -338,7 +338,7 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``,
     ``equal_damage_gaps``, ``unavailable_metrics`` and ``latent_difference`` are additive);
     ``available`` are the scenario's metrics computed here, ``unavailable`` the others with why."""
-    points, areas, latent = [], [], []
+    points, areas, latent, clean = [], [], [], []
     labels = ("model", "defense", "channel", "snr_db", "attack")
     for e in entries:
         head = {k: e[k] for k in labels}
@@ -350,6 +350,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
                            "queries": queries[i]})
         if "latent_abs_diff" in e:  # absent from journals written before it was recorded
             latent.append({**head, "eps": e["eps"], "mean_abs_delta": e["latent_abs_diff"]})
+        if e.get("clean_metrics"):  # the unattacked link (PSNR vs SNR); absent from older journals
+            clean.append({**head, "metrics": e["clean_metrics"]})
         for name in available:
             metric = get_metric(name)
             base = sc.aaddc_baselines.get(name, metric.default_baseline)
@@ -361,7 +363,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
-            "unavailable_metrics": unavailable, "latent_difference": latent}
+            "unavailable_metrics": unavailable, "latent_difference": latent, "clean": clean,
+            "trained_models": trained_models(sc)}
 
 
 def _check_labels(sc: Scenario, train) -> None:

@@ -33,3 +33,25 @@ def training_settings(m) -> dict[str, Any]:
         "bandwidth_ratio": m.bandwidth_ratio,
         "early_stopping": None if stop is None else EarlyStopping(stop.patience, stop.val_fraction, stop.min_delta),
     }
+
+
+def trained_models(sc) -> list[dict[str, Any]]:
+    """How each model of scenario ``sc`` is trained, for ``results.json`` and the report.
+
+    ``power`` is resolved (the variant's own for DeepJSCC); ``trained`` says whether semcom
+    trains the model (built-ins, and plug-ins with training settings) or uses it as given.
+    """
+    from semcom.models import VARIANTS
+    from semcom.scenario import PLUGIN_TRAINING_KEYS
+
+    rows = []
+    for m in sc.models:
+        builtin = m.source == "builtin"
+        power = m.power or (VARIANTS[m.variant].power if builtin else None) or "sigma_z"
+        channel = None if m.train_channel is None else m.train_channel.model_dump(mode="json", exclude_none=True)
+        trained = builtin or bool(m.model_fields_set & set(PLUGIN_TRAINING_KEYS))
+        rows.append({"model": m.name, "source": m.source, "variant": m.variant if builtin else None,
+                     "power": power, "train_channel": channel, "trained": trained,
+                     "epochs": m.epochs if trained else None,
+                     "early_stopping": None if m.early_stopping is None else m.early_stopping.model_dump()})
+    return rows

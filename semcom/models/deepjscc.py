@@ -17,6 +17,11 @@ ratio ``k/n`` (channel uses per source value, ``n = C·H·W``) fixes
 :class:`channels.PerImagePower`; semcom applies it at the transmitter of
 every model trained with ``power: per_image`` (docs/design.md §7), so it is
 not repeated in :class:`DeepJSCCEncoder`.
+
+Initialisation: He (Kaiming) normal for a PReLU of slope 0.25, zero biases. With
+PyTorch's default initialisation the five unnormalised layers collapse on MNIST to
+an all-black output within an epoch (loss stuck at Σx², with or without the channel,
+at learning rates 1e-4 to 2e-3); with He initialisation they learn.
 """
 
 from __future__ import annotations
@@ -52,6 +57,15 @@ def code_channels(image_shape: tuple[int, int, int], bandwidth_ratio: float) -> 
     return int(c)
 
 
+def _he_init(module: nn.Module) -> nn.Module:
+    """He-normal weights for PReLU(0.25) and zero biases on every (transposed) convolution."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.kaiming_normal_(m.weight, a=0.25, nonlinearity="leaky_relu")
+            nn.init.zeros_(m.bias)
+    return module
+
+
 def _conv(cin: int, cout: int, stride: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 5, stride, 2), nn.PReLU(cout)]
 
@@ -67,6 +81,7 @@ class DeepJSCCEncoder(nn.Module):
         super().__init__()
         self.body = nn.Sequential(*_conv(in_channels, 16, 2), *_conv(16, 32, 2), *_conv(32, 32, 1),
                                   *_conv(32, 32, 1), *_conv(32, code, 1), nn.Flatten())
+        _he_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -82,6 +97,7 @@ class DeepJSCCDecoder(nn.Module):
             _deconv(code, 32, 1), nn.PReLU(32), _deconv(32, 32, 1), nn.PReLU(32),
             _deconv(32, 32, 1), nn.PReLU(32), _deconv(32, 16, 2), nn.PReLU(16),
             _deconv(16, out_channels, 2), nn.Sigmoid())
+        _he_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(z.reshape(z.shape[0], *self.shape))

@@ -89,10 +89,13 @@ class ModelConfig(_Frozen):
 
     Built-in models (``source: builtin``) are trained by semcom, or loaded from
     the model store when the same config was trained before. Plug-in models
-    (``source: python``, ``exported`` or ``torchscript``) are used as given:
-    semcom does not train them, so the training keys (``variant``, ``weight``,
-    ``epochs``, ``batch_size``, ``lr``) are refused for them. Their receivers
-    can still be hardened (``defenses``). See ``docs/api.md``.
+    (``source: python``, ``exported`` or ``torchscript``) are used as given,
+    unless their entry gives training settings (``epochs``, ``batch_size``,
+    ``lr``, ``loss``, ``regularizer``, ``weight``, ``train_channel``,
+    ``early_stopping``): then semcom trains (a factory's fresh modules) or
+    fine-tunes them like a built-in model and stores the result. ``variant``,
+    ``adversarial`` and ``bandwidth_ratio`` are for built-in models only. Their
+    receivers can be hardened (``defenses``). See ``docs/api.md``.
     """
 
     label: str | None = None
@@ -106,13 +109,14 @@ class ModelConfig(_Frozen):
     latent_dim: int = Field(10, ge=1, le=4096)
     """Latent size ``k``. Plug-ins: inferred from the encoder's output, checked when given."""
     weight: float | None = Field(None, ge=0)
-    """Regulariser weight λ (β for ``tcvae``); the variant's default when unset. Built-in only."""
+    """Regulariser weight λ (β for ``tcvae``); the variant's (or the plug-in ``regularizer``'s)
+    default when unset."""
     epochs: int = Field(20, ge=1, le=LIMITS["epochs"])
-    """Training epochs. Built-in only."""
+    """Training epochs (a plug-in is trained only when a training setting is given)."""
     batch_size: int = Field(64, ge=1, le=4096)
-    """Training minibatch size. Built-in only."""
+    """Training minibatch size."""
     lr: float = Field(1e-3, gt=0, le=1)
-    """Adam learning rate. Built-in only."""
+    """Adam learning rate."""
     factory: str | None = None
     """``python`` source: ``"package.module:function"`` returning ``(encoder, decoder)``
     torch modules, optionally plus a metadata dict (``latent_dim``, ``image_shape``,

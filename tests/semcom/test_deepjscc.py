@@ -51,7 +51,8 @@ def test_per_image_power_constraint_holds_for_every_image(k):
 
     z = torch.randn(16, k, dtype=torch.float64) * torch.logspace(-3, 3, 16, dtype=torch.float64)[:, None]
     c = SymbolMapper(k, PER_IMAGE_SCALE).to_symbols(PerImagePower(k)(z))
-    assert torch.allclose(c.abs().square().mean(1), torch.ones(16, dtype=torch.float64), atol=1e-6, rtol=0)  # the mapper keeps its scale in float32
+    power = c.abs().square().mean(1)  # [16]; the mapper keeps its scale in float32, hence 1e-6
+    assert torch.allclose(power, torch.ones(16, dtype=torch.float64), atol=1e-6, rtol=0)
 
 
 def test_deepjscc_link_and_per_image_vae_transmit_unit_power_per_image(mnist):

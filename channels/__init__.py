@@ -37,6 +37,7 @@ from .base import CHANNELS, Channel, make_channel, register_channel
 from .equalization import EQUALIZERS, equalize
 from .ideal import IdealChannel
 from .mapping import SymbolMapper, latent_scale
+from .power import PER_IMAGE_SCALE, PerImagePower
 from .rayleigh import RayleighBlockChannel
 from .rician import RicianBlockChannel
 from .snr import snr_db_to_no
@@ -45,9 +46,11 @@ from .tdl import TDL_MODELS, TDLChannel
 __all__ = [
     "CHANNELS",
     "EQUALIZERS",
+    "PER_IMAGE_SCALE",
     "TDL_MODELS",
     "AWGNChannel",
     "Channel",
+    "PerImagePower",
     "IdealChannel",
     "RayleighBlockChannel",
     "RicianBlockChannel",

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from channels import Channel, SymbolMapper
+from channels import Channel, PerImagePower, SymbolMapper
 from semcom.fast_convt import fast_transposed_convs
 
 __all__ = ["Transmitter", "Receiver", "Link", "build_link", "inference_copy", "transceiver"]
@@ -128,8 +128,12 @@ def _power_scale(trained) -> float:
 
 
 def _transceiver(model: nn.Module, scale: float) -> tuple[Transmitter, Receiver]:
+    """The model's transmitter and receiver; a ``power = "per_image"`` model's transmitter ends in
+    :class:`channels.PerImagePower` (DeepJSCC's normalisation layer, docs/design.md §7)."""
     mapper = SymbolMapper(model.latent_dim, scale)
     encode = _PosteriorMean(model.encoder, model.latent_dim)
+    if getattr(model, "power", "sigma_z") == "per_image":
+        encode = nn.Sequential(encode, PerImagePower(model.latent_dim))
     return Transmitter(encode, mapper), Receiver(model.decoder, mapper)
 
 

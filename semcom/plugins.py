@@ -1,8 +1,9 @@
 """Plug-in models: your own encoder and decoder in semcom's links, sweeps and hardening.
 
 A plug-in is a pair of torch modules, ``encoder(x [B, C, H, W]) -> latent``
-and ``decoder(z [B, k]) -> x̂ [B, C, H, W]``, that semcom attacks and hardens
-but does not train. :func:`plug_in` takes them from Python;
+and ``decoder(z [B, k]) -> x̂ [B, C, H, W]``, that semcom attacks and hardens,
+used as given unless its scenario entry has training settings (then semcom
+trains or fine-tunes it: :mod:`semcom.plugin_training`). :func:`plug_in` takes them from Python;
 :func:`load_plugin` from a scenario's ``models[i]`` entry by ``source``
 (:data:`SOURCES`):
 
@@ -35,8 +36,9 @@ import torch
 from torch import nn
 
 from semcom.model_files import FixedMode, load_exported, load_torchscript
+from semcom.scenario import PLUGIN_TRAINING_KEYS
 from semcom.store import config_key
-from semcom.training import TrainedModel, latent_rms
+from semcom.training import TrainedModel, latent_rms, trained_sigma_z
 
 __all__ = ["ENCODER_OUTPUTS", "SOURCES", "PluginError", "PluginModel", "check_factories",
            "load_plugin", "plug_in", "plug_ins", "resolve_factory", "factory", "FACTORY_MARK"]
@@ -77,8 +79,9 @@ class PluginModel(nn.Module):
     """
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, *, latent_dim: int,
-                 image_shape: tuple[int, ...], encoder_output: str = "latent") -> None:
+                 image_shape: tuple[int, ...], encoder_output: str = "latent", power: str = "sigma_z") -> None:
         super().__init__()
+        self.power = power
         self.encoder = _Latent(encoder, encoder_output, latent_dim)
         self.decoder = decoder
         self.latent_dim = latent_dim
@@ -102,6 +105,7 @@ def plug_in(
     key: str | None = None,
     meta: Mapping[str, Any] | None = None,
     device: str = "cpu",
+    power: str = "sigma_z",
 ) -> TrainedModel:
     """Check a user's ``encoder``/``decoder`` on ``images`` and make them a :class:`TrainedModel`.
 
@@ -119,6 +123,8 @@ def plug_in(
             by default a hash of the weights, the output kind and the images.
         meta: extra metadata kept in the result.
         device: where the modules run (they are moved there, in eval mode).
+        power: the transmitter's power normalisation, ``sigma_z`` or ``per_image``
+            (docs/design.md §7; ``σ_z`` is then 1).
 
     Raises:
         TypeError: the modules are not ``torch.nn.Module`` s.
@@ -136,15 +142,15 @@ def plug_in(
     decoder.to(device).eval()
     k = _probe(encoder, decoder, images, encoder_output, latent_dim, device)
     model = PluginModel(encoder, decoder, latent_dim=k, image_shape=tuple(images.shape[1:]),
-                        encoder_output=encoder_output).eval()
-    sigma = latent_rms(model, images)
+                        encoder_output=encoder_output, power=power).eval()
+    sigma = trained_sigma_z(model, images) if power == "per_image" else latent_rms(model, images)
     if not sigma > 0:
         raise ValueError(f"the encoder's latents must not all be zero (RMS σ_z = {sigma})")
     if key is None:
         key = config_key({"kind": "plugin", "weights": _weights_digest(encoder, decoder),
                           "encoder_output": encoder_output, "images": _tensor_digest(images)})
     info = {**(meta or {}), "latent_dim": k, "image_shape": list(images.shape[1:]),
-            "encoder_output": encoder_output, "sigma_z": sigma}
+            "encoder_output": encoder_output, "sigma_z": sigma, "power": power}
     return TrainedModel(model, sigma, key, info)
 
 
@@ -330,9 +336,11 @@ SOURCES: dict[str, Callable[[Any, str, int], Loaded]] = {
 
 
 def load_plugin(cfg, index: int, images: torch.Tensor, data_key: dict[str, Any], *,
-                seed: int = 0, device: str = "cpu") -> TrainedModel:
+                seed: int = 0, device: str = "cpu", store=None, progress: bool | None = None) -> TrainedModel:
     """Load scenario entry ``models[index]`` (a plug-in ``ModelConfig``) and check it on ``images``.
 
+    With training settings (:data:`semcom.scenario.PLUGIN_TRAINING_KEYS`) semcom then trains
+    or fine-tunes its modules, or loads them from ``store`` (:mod:`semcom.plugin_training`).
     Raises :class:`PluginError`, starting with the key path, for every
     problem a user can fix.
     """
@@ -349,9 +357,17 @@ def load_plugin(cfg, index: int, images: torch.Tensor, data_key: dict[str, Any],
     spec = {"kind": "plugin", "source": cfg.source, **identity, "encoder_output": output,
             "data": data_key}
     try:
-        return plug_in(encoder, decoder, images, encoder_output=output, latent_dim=k,
-                       key=config_key(spec), meta=spec, device=device)
+        trained = plug_in(encoder, decoder, images, encoder_output=output, latent_dim=k,
+                          key=config_key(spec), meta=spec, device=device, power=cfg.power or "sigma_z")
     except (TypeError, ValueError) as err:
+        raise PluginError(f"{where}: {err}") from None
+    if not cfg.model_fields_set & set(PLUGIN_TRAINING_KEYS):
+        return trained  # used as given
+    from semcom.plugin_training import TrainableError, train_plugin
+
+    try:
+        return train_plugin(cfg, index, trained, spec, images, store, seed=seed, device=device, progress=progress)
+    except TrainableError as err:
         raise PluginError(f"{where}: {err}") from None
 
 
@@ -363,10 +379,12 @@ def _agree(where: str, key: str, scenario: Any, metadata: Any) -> Any:
     return scenario if scenario is not None else metadata
 
 
-def plug_ins(sc, images: torch.Tensor, data_key: dict[str, Any], *,
-             device: str = "cpu") -> dict[str, TrainedModel]:
-    """Every plug-in model of scenario ``sc`` by model name, loaded and checked on ``images``."""
-    return {m.name: load_plugin(m, i, images, data_key, seed=sc.seed, device=device)
+def plug_ins(sc, images: torch.Tensor, data_key: dict[str, Any], *, device: str = "cpu", store=None,
+             progress: bool | None = None) -> dict[str, TrainedModel]:
+    """Every plug-in model of scenario ``sc`` by model name, loaded and checked on ``images``
+    (and trained, or loaded trained from ``store``, when its entry has training settings)."""
+    return {m.name: load_plugin(m, i, images, data_key, seed=sc.seed, device=device, store=store,
+                                progress=progress)
             for i, m in enumerate(sc.models) if m.source != "builtin"}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from semcom.figures import plot_dd_curves, plot_image_grid
 from semcom.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
 from semcom.hardening_report import control_section
+from semcom.snr_figure import snr_figures, training_section
 from semcom.store import atomic_write_text, config_key
 from semcom.tradeoff import tradeoff_figures
 
@@ -136,6 +137,7 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
     lines += control_section(results)
     lines += _hardening_section(results, metrics)
     lines += _gap_section(results, metrics)
+    lines += training_section(results)
     if not isinstance(sweep, list):
         lines += [f"{symbol} sweep: {sweep}", ""]
     if figures:
@@ -301,6 +303,7 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
         names += [dd, grid]
     names += _hardening_figures(out, results)
     names += tradeoff_figures(out, results)
+    names += snr_figures(out, results)
     wanted = sc["report"]["grid_eps"]
     names += latent_figures(out, results, pick_eps=lambda eps: _grid_eps_indices(eps, wanted),
                             label=_link_label, slug=_slug, tsne=sc["report"].get("tsne", False))

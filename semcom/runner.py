@@ -45,6 +45,7 @@ from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, conf
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
 from semcom.threats import CLASS_TARGET
 from semcom.training import TrainConfig
+from semcom.training_settings import trained_models, training_settings
 
 __all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
            "SCHEMA_VERSION"]
@@ -159,7 +160,7 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "eps": result.eps, "metrics": result.metrics,
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
              "budget": result.budgets, "queries": result.queries,
-             "latent_abs_diff": result.latent_abs_diff}
+             "latent_abs_diff": result.latent_abs_diff, "clean_metrics": result.clean}
     if result.certificate is not None:
         entry["certificate"] = result.certificate
     append_line(out / "journal.jsonl", json.dumps(entry, allow_nan=False))
@@ -259,7 +260,7 @@ def train_config(m: ModelConfig, seed: int):
         kind=adv.kind, eps=adv.eps or 0.0, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
         seed=seed)
     return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
-                       algorithm1)
+                       algorithm1, **training_settings(m))
 
 
 def _unavailable(sc: Scenario) -> dict[str, str]:
@@ -325,7 +326,7 @@ def run_scenario(
     _check_labels(sc, train)
     unavailable = _unavailable(sc)  # an attack needing LPIPS that cannot load fails before writing
     # plug-in models are loaded and checked before anything is written: a bad one leaves no run folder
-    plugins = plug_ins(sc, train.images, data_key, device=device)
+    plugins = plug_ins(sc, train.images, data_key, device=device, store=store, progress=progress)
 
     journal = _prepare_folder(out, overwrite=overwrite, resume=resume)
     resolved = sc.model_dump(mode="json")
@@ -373,7 +374,7 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``,
     ``equal_damage_gaps``, ``unavailable_metrics`` and ``latent_difference`` are additive);
     ``available`` are the scenario's metrics computed here, ``unavailable`` the others with why."""
-    points, areas, latent = [], [], []
+    points, areas, latent, clean = [], [], [], []
     labels = ("model", "defense", "channel", "snr_db", "attack")
     for e in entries:
         head = {k: e[k] for k in labels}
@@ -385,6 +386,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
                            "queries": queries[i]})
         if "latent_abs_diff" in e:  # absent from journals written before it was recorded
             latent.append({**head, "eps": e["eps"], "mean_abs_delta": e["latent_abs_diff"]})
+        if e.get("clean_metrics"):  # the unattacked link (PSNR vs SNR); absent from older journals
+            clean.append({**head, "metrics": e["clean_metrics"]})
         for name in available:
             metric = get_metric(name)
             base = sc.aaddc_baselines.get(name, metric.default_baseline)
@@ -397,7 +400,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     certificates = [{**{k: e[k] for k in labels}, **e["certificate"]} for e in entries if "certificate" in e]
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
-            "unavailable_metrics": unavailable, "latent_difference": latent, "certificates": certificates}
+            "unavailable_metrics": unavailable, "latent_difference": latent, "certificates": certificates,
+            "clean": clean, "trained_models": trained_models(sc)}
 
 
 def _check_labels(sc: Scenario, train) -> None:

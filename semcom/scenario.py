@@ -99,10 +99,13 @@ class ModelConfig(_Frozen):
 
     Built-in models (``source: builtin``) are trained by semcom, or loaded from
     the model store when the same config was trained before. Plug-in models
-    (``source: python``, ``exported`` or ``torchscript``) are used as given:
-    semcom does not train them, so the training keys (``variant``, ``weight``,
-    ``epochs``, ``batch_size``, ``lr``) are refused for them. Their receivers
-    can still be hardened (``defenses``). See ``docs/api.md``.
+    (``source: python``, ``exported`` or ``torchscript``) are used as given,
+    unless their entry gives training settings (``epochs``, ``batch_size``,
+    ``lr``, ``loss``, ``regularizer``, ``weight``, ``train_channel``,
+    ``early_stopping``): then semcom trains (a factory's fresh modules) or
+    fine-tunes them like a built-in model and stores the result. ``variant``,
+    ``adversarial`` and ``bandwidth_ratio`` are for built-in models only. Their
+    receivers can be hardened (``defenses``). See ``docs/api.md``.
     """
 
     label: str | None = None
@@ -116,13 +119,14 @@ class ModelConfig(_Frozen):
     latent_dim: int = Field(10, ge=1, le=4096)
     """Latent size ``k``. Plug-ins: inferred from the encoder's output, checked when given."""
     weight: float | None = Field(None, ge=0)
-    """Regulariser weight λ (β for ``tcvae``); the variant's default when unset. Built-in only."""
+    """Regulariser weight λ (β for ``tcvae``); the variant's (or the plug-in ``regularizer``'s)
+    default when unset."""
     epochs: int = Field(20, ge=1, le=LIMITS["epochs"])
-    """Training epochs. Built-in only."""
+    """Training epochs (a plug-in is trained only when a training setting is given)."""
     batch_size: int = Field(64, ge=1, le=4096)
-    """Training minibatch size. Built-in only."""
+    """Training minibatch size."""
     lr: float = Field(1e-3, gt=0, le=1)
-    """Adam learning rate. Built-in only."""
+    """Adam learning rate."""
     factory: str | None = None
     """``python`` source: ``"package.module:function"`` returning ``(encoder, decoder)``
     torch modules, optionally plus a metadata dict (``latent_dim``, ``image_shape``,
@@ -142,6 +146,26 @@ class ModelConfig(_Frozen):
     the mean is transmitted). Default: the factory's metadata, else ``latent``."""
     adversarial: AdversarialTrainingConfig | None = None
     """Built-in only: latent adversarial training during training (paper Algorithm 1)."""
+    power: Literal["sigma_z", "per_image"] | None = None
+    """The transmitter's power normalisation (docs/design.md §7): ``sigma_z``, the fixed
+    ``√2·σ_z`` of the training latents, or ``per_image``, DeepJSCC's per-image average-power
+    constraint (each image's symbols have average power 1). Default: ``per_image`` for
+    ``deepjscc``, else ``sigma_z``. Recorded with the model and shown in the report."""
+    train_channel: TrainChannelConfig | None = None
+    """Train through this channel, end to end (docs/design.md §7); unset: no channel in training."""
+    bandwidth_ratio: float | None = Field(None, gt=0, le=1)
+    """``deepjscc`` only: bandwidth ratio ``k/n``, complex channel uses per source value
+    (``n = C·H·W``); ``32·C·k/n`` must be a whole number. Default 1/16. It fixes the latent size."""
+    early_stopping: EarlyStoppingConfig | None = None
+    """Hold out a validation share, show its loss per epoch and stop training when it stops
+    improving (the best epoch's weights are kept); unset: train all ``epochs``."""
+    loss: Literal["sse", "mse", "l1"] | None = None
+    """Trained ``python`` plug-ins: reconstruction loss, ``sse`` (squared error summed over
+    pixels, the built-in models' loss; default), ``mse`` (mean) or ``l1`` (mean absolute)."""
+    regularizer: Literal["none", "kld", "mmd", "swt"] | None = None
+    """Trained ``python`` plug-ins: latent regulariser with weight ``weight`` (default 1 for
+    ``kld``, 100 for ``mmd``/``swt``): KL to N(0, I) needs a ``posterior`` encoder; MMD and
+    Shapiro–Wilk act on the (sampled) latent. Default ``none``."""
 
     @field_validator("variant")
     @classmethod
@@ -170,15 +194,15 @@ class ModelConfig(_Frozen):
         plugin_keys = {"python": {"factory", "factory_kwargs"}, "files": {"encoder", "decoder"}}
         if self.source == "builtin":
             wrong = sorted(given & {*plugin_keys["python"], *plugin_keys["files"],
-                                    "encoder_output"})
+                                    "encoder_output", "loss", "regularizer"})
             if wrong:
                 raise ValueError(f"`{wrong[0]}` is for plug-in models; set `source` to python, "
                                  "exported or torchscript")
+            _check_variant_settings(self)
             return self
-        trained = sorted(given & set(_TRAINING_KEYS))
-        if trained:
-            raise ValueError(f"`{trained[0]}` applies to built-in models only: plug-in models "
-                             "are used as given, semcom does not train them")
+        builtin_only = sorted(given & set(_BUILTIN_ONLY_KEYS))
+        if builtin_only:
+            raise ValueError(f"`{builtin_only[0]}` applies to built-in models only")
         own, other = ("python", "files") if self.source == "python" else ("files", "python")
         wrong = sorted(given & plugin_keys[other])
         if wrong:
@@ -198,6 +222,25 @@ class ModelConfig(_Frozen):
 
 
 _TRAINING_KEYS = ("variant", "weight", "epochs", "batch_size", "lr", "adversarial")
+_BUILTIN_ONLY_KEYS = ("variant", "adversarial", "bandwidth_ratio")
+PLUGIN_TRAINING_KEYS = ("weight", "epochs", "batch_size", "lr", "loss", "regularizer", "train_channel",
+                        "early_stopping")
+"""Keys that make semcom train (or fine-tune) a plug-in model; without any it is used as given."""
+
+
+def _check_variant_settings(m: ModelConfig) -> None:
+    """A built-in entry's variant-specific settings: ``bandwidth_ratio`` and ``power`` of DeepJSCC."""
+    from semcom.models import VARIANTS
+
+    variant = VARIANTS[m.variant]
+    if m.bandwidth_ratio is not None and variant.nets is None:
+        raise ValueError(f"`bandwidth_ratio` applies to variants with their own nets (deepjscc), "
+                         f"not {m.variant!r}")
+    if variant.power is not None and m.power not in (None, variant.power):
+        raise ValueError(f"the {m.variant} variant's normalisation layer is `power: {variant.power}`; "
+                         f"got {m.power!r}")
+
+
 
 
 class ChannelConfig(_Frozen):
@@ -284,6 +327,57 @@ class ChannelConfig(_Frozen):
     @property
     def name(self) -> str:
         return self.label or self.kind
+
+
+class TrainChannelConfig(ChannelConfig):
+    """The channel a model is trained through (docs/design.md §7): any registered kind with its
+    settings (as in ``channels``), at one SNR ``snr_db`` or at an SNR drawn uniformly per
+    minibatch from ``snr_range`` ``[low, high]`` [dB]."""
+
+    snr_db: float | None = Field(None, ge=-50, le=100)
+    """Training SNR ``Es/N0`` [dB]; required for every kind but ``ideal`` unless ``snr_range``."""
+    snr_range: list[float] | None = Field(None, min_length=2, max_length=2)
+    """``[low, high]`` [dB]: the SNR of each training minibatch is drawn uniformly from it."""
+
+    @field_validator("snr_db")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:  # replaces ChannelConfig's list check
+        return v
+
+    @field_validator("snr_range")
+    @classmethod
+    def _ordered(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not (-50 <= v[0] <= v[1] <= 100):
+            raise ValueError(f"must be [low, high] with -50 ≤ low ≤ high ≤ 100 dB; got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _snr_fits_kind(self) -> TrainChannelConfig:
+        given = self.snr_db is not None or self.snr_range is not None
+        if self.snr_db is not None and self.snr_range is not None:
+            raise ValueError("give `snr_db` or `snr_range`, not both")
+        if self.kind == "ideal" and given:
+            raise ValueError("the ideal link has no noise: remove `snr_db` / `snr_range`")
+        if self.kind != "ideal" and not given:
+            raise ValueError(f"training through a {self.kind} channel needs `snr_db` or `snr_range` [dB]")
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set - {"kind", "label", "snr_db", "snr_range"})
+
+
+class EarlyStoppingConfig(_Frozen):
+    """Stop training when the validation loss has not improved for ``patience`` epochs."""
+
+    patience: int = Field(3, ge=1, le=LIMITS["epochs"])
+    """Epochs without improvement before training stops (the best epoch's weights are kept)."""
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+    """Share of the training images held out (a seeded draw) for the validation loss."""
+    min_delta: float = Field(0.0, ge=0)
+    """An improvement smaller than this does not count."""
+
+
+ModelConfig.model_rebuild()
 
 
 class DefenseConfig(_Frozen):

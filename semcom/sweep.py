@@ -80,6 +80,7 @@ class SweepResult:
     latent_abs_diff: list[list[float]] = field(default_factory=list)  # [budgets][k]: Eq. 7 per budget
     latents: np.ndarray | None = field(default=None, repr=False)  # [2, L, k]: clean, adv. at the last budget
     certificate: dict | None = None  # semcom.certificate.sweep_certificate's record, for smoothed receivers
+    clean: dict[str, float] = field(default_factory=dict)  # the clean link's output against the input
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
@@ -128,6 +129,7 @@ def sweep_attack(
     label_chunks = labels.split(batch_size) if labels is not None else None
     n_points = len(budgets)
     tally, tally_clean = MetricTally(metrics, n_points), MetricTally(metrics, n_points)
+    tally_link = MetricTally(metrics, 1)  # the unattacked link against the input (PSNR vs SNR)
     eps_sum, psr_sum = np.zeros(n_points), np.zeros(n_points)
     queries: list[int | None] = [None] * n_points
     grid: list[list[torch.Tensor]] = [[] for _ in budgets]
@@ -152,6 +154,8 @@ def sweep_attack(
             context["labels"] = label_chunks[chunk_index].to(device)
         if classifier is not None:  # against the clean output: the class it is given
             clean_context["labels"] = classifier.predict(clean_link)
+        with torch.no_grad():
+            tally_link.add(0, clean_link, x, **context)
         for i, value in enumerate(budgets):
             if budget_axis == "eps" and value == 0:
                 delta = torch.zeros_like(z)
@@ -189,4 +193,5 @@ def sweep_attack(
         queries=queries,
         latent_abs_diff=[(a / n).tolist() for a in abs_delta_sum],
         latents=torch.stack([torch.cat(clean_z), torch.cat(adv_z)])[:, :latent_samples].numpy(),
+        clean=tally_link.values(0),
     )

@@ -15,7 +15,8 @@ from torch import nn
 
 from semcom.models.nets import ConvDecoder, ConvEncoder
 
-__all__ = ["AEOutput", "Autoencoder", "RegularizerInputs", "Variant", "VARIANTS", "register_variant"]
+__all__ = ["AEOutput", "Autoencoder", "POWER_NORMALISATIONS", "RegularizerInputs", "Variant", "VARIANTS",
+           "register_variant"]
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,27 @@ class Variant:
     regularizer: Regularizer | None
     default_weight: float
     description: str
+    nets: Callable[..., tuple[nn.Module, nn.Module, int]] | None = None
+    """``nets(image_shape, bandwidth_ratio) -> (encoder, decoder, k)`` replacing the paper's conv
+    nets (DeepJSCC); ``None``: :class:`ConvEncoder` / :class:`ConvDecoder`."""
+    power: str | None = None
+    """The power normalisation the variant requires (``"per_image"`` for DeepJSCC); ``None``: any."""
 
 
 VARIANTS: dict[str, Variant] = {}
 
+POWER_NORMALISATIONS = ("sigma_z", "per_image")
+"""The transmitter's power normalisations (docs/design.md §3 and §7)."""
+
 
 def register_variant(
-    name: str, *, stochastic: bool, default_weight: float = 1.0, description: str = ""
+    name: str, *, stochastic: bool, default_weight: float = 1.0, description: str = "",
+    nets: Callable[..., tuple[nn.Module, nn.Module, int]] | None = None, power: str | None = None,
 ) -> Callable[[Regularizer | None], Regularizer | None]:
     """Decorator adding a regulariser ``f(inputs, weight) -> scalar`` as variant ``name``."""
 
     def decorate(fn: Regularizer | None) -> Regularizer | None:
-        VARIANTS[name] = Variant(name, stochastic, fn, default_weight, description)
+        VARIANTS[name] = Variant(name, stochastic, fn, default_weight, description, nets, power)
         return fn
 
     return decorate
@@ -85,6 +95,11 @@ class Autoencoder(nn.Module):
         weight: the regulariser's weight λ (β for β-TCVAE); the variant's default if None.
         encoder, decoder: optional user modules replacing the conv nets; a
             variational encoder must output ``2 * latent_dim`` features.
+        bandwidth_ratio: channel uses per source value ``k/n`` of a variant with its own
+            nets (DeepJSCC), which then fix ``latent_dim`` (``latent_dim`` is ignored).
+        power: the transmitter's power normalisation, ``"sigma_z"`` (the fixed ``√2·σ_z``)
+            or ``"per_image"`` (:class:`channels.PerImagePower`, docs/design.md §7);
+            :func:`semcom.link.transceiver` reads it.
     """
 
     def __init__(
@@ -96,6 +111,8 @@ class Autoencoder(nn.Module):
         weight: float | None = None,
         encoder: nn.Module | None = None,
         decoder: nn.Module | None = None,
+        bandwidth_ratio: float | None = None,
+        power: str | None = None,
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -104,6 +121,13 @@ class Autoencoder(nn.Module):
         if latent_dim < 1:
             raise ValueError(f"`latent_dim` must be ≥ 1; got {latent_dim}")
         self.variant = VARIANTS[variant]
+        self.power = power or self.variant.power or "sigma_z"
+        if self.power not in POWER_NORMALISATIONS:
+            raise ValueError(f"`power` must be one of {POWER_NORMALISATIONS}; got {self.power!r}")
+        if self.variant.power is not None and self.power != self.variant.power:
+            raise ValueError(f"the {variant} variant takes `power: {self.variant.power}` only; got {self.power!r}")
+        if self.variant.nets is not None and encoder is None and decoder is None:
+            encoder, decoder, latent_dim = self.variant.nets(tuple(image_shape), bandwidth_ratio)
         self.latent_dim = latent_dim
         self.image_shape = tuple(image_shape)
         self.weight = self.variant.default_weight if weight is None else float(weight)
@@ -131,11 +155,14 @@ class Autoencoder(nn.Module):
         return self.decoder(z)
 
     def forward(
-        self, x: torch.Tensor, *, dataset_size: int = 1, generator: torch.Generator | None = None
+        self, x: torch.Tensor, *, dataset_size: int = 1, generator: torch.Generator | None = None,
+        deliver: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> AEOutput:
+        """One training pass; ``deliver(z) -> ẑ`` carries the latent ``[B, k]`` to the decoder
+        (the channel in the loop, :mod:`semcom.channel_training`); ``None`` decodes ``z`` itself."""
         mu, logvar = self.posterior(x)
         z = mu if logvar is None else _reparameterise(mu, logvar, generator)
-        recon = self.decoder(z)
+        recon = self.decoder(z if deliver is None else deliver(z))
         # Gaussian log-likelihood up to constants: squared error summed over pixels, mean over batch.
         recon_loss = (recon - x).pow(2).flatten(1).sum(1).mean()
         reg = self.variant.regularizer

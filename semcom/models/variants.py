@@ -11,10 +11,14 @@ import torch
 
 from semcom import regularizers as R
 from semcom.models.autoencoder import RegularizerInputs, register_variant
+from semcom.models.deepjscc import deepjscc_nets
 
 __all__: list[str] = []
 
 register_variant("ae", stochastic=False, description="plain autoencoder, no regulariser")(None)
+register_variant("deepjscc", stochastic=False, nets=deepjscc_nets, power="per_image",
+                 description="DeepJSCC (Bourtsoulatze et al. 2019): 5×5 convs + PReLU, per-image power, "
+                             "`bandwidth_ratio` k/n")(None)
 
 
 @register_variant("vae-kld", stochastic=True, description="Vanilla VAE, KL to N(0, I)")

@@ -355,9 +355,9 @@ def test_validate_imports_the_factory(tmp_path):
 
 
 BAD_ENTRIES = [
-    ("training key on a plug-in", {"models": [{"source": "python", "factory": FACTORY,
-                                                "epochs": 3}]},
-     "models[0]: `epochs` applies to built-in models only"),
+    ("built-in key on a plug-in", {"models": [{"source": "python", "factory": FACTORY,
+                                                "variant": "ae"}]},
+     "models[0]: `variant` applies to built-in models only"),
     ("plug-in key on a built-in", {"models": [{"variant": "ae", "factory": FACTORY}]},
      "models[0]: `factory` is for plug-in models"),
     ("factory missing", {"models": [{"source": "python"}]},

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from semcom.break_power import BreakSpec, bisect_break_power, summarise
 from semcom.executors import JobEnv
 from semcom.hardening import HardeningConfig, get_or_harden
 from semcom.link import build_link
@@ -98,7 +99,9 @@ class HardenJob:
 class PointJob:
     """Sweep one attack over every budget on the link of the shared ``receiver`` model.
 
-    ``eps`` holds the budgets on the ``budget_axis`` (ε, or PSR in dB).
+    ``eps`` holds the budgets on the ``budget_axis`` (ε, or PSR in dB). With
+    ``break_power`` the point's break power is bisected too (same link, same
+    attack, own seeds; docs/design.md §7).
     """
 
     point: GridPoint
@@ -114,6 +117,7 @@ class PointJob:
     budget_axis: str = "eps"
     placement: str = "in_transit"
     precision: str = "fp32"
+    break_power: BreakSpec | None = None
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -123,11 +127,20 @@ class PointJob:
         """The sweep's result; NaN/Inf raises :class:`PointError` naming the point."""
         link = build_link(shared[self.receiver], self.channel, self.point.snr_db).to(env.device)
         try:
-            return sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
-                                metric_names=self.metrics, batch_size=self.batch_size,
-                                seed=self.seed, grid_samples=self.grid_samples,
-                                budget_axis=self.budget_axis, placement=self.placement,
-                                labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
-                                classifier=shared["classifier"], precision=self.precision)
+            result = sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
+                                  metric_names=self.metrics, batch_size=self.batch_size,
+                                  seed=self.seed, grid_samples=self.grid_samples,
+                                  budget_axis=self.budget_axis, placement=self.placement,
+                                  labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
+                                  classifier=shared["classifier"], precision=self.precision)
+            if self.break_power is None:
+                return result
+            found = bisect_break_power(link, shared["test"], self.attack, self.break_power, norm=self.norm,
+                                       batch_size=self.batch_size, seed=self.seed, budget_axis=self.budget_axis,
+                                       placement=self.placement, labels=shared["test_labels"],
+                                       train=(shared["train"], shared["train_labels"]),
+                                       classifier=shared["classifier"], precision=self.precision)
+            records = summarise(found, self.break_power, budget_axis=self.budget_axis)
+            return dataclasses.replace(result, break_power=records)
         except NonFiniteError as err:
             raise PointError(f"grid point {self.point.describe()}: {err}") from None

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom.break_power import break_power_records, break_spec
 from semcom.executors import Executor, InProcessExecutor, JobEnv
 from semcom.gap import equal_damage_table
 from semcom.hardening import HardeningConfig
@@ -153,6 +154,8 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
              "budget": result.budgets, "queries": result.queries,
              "latent_abs_diff": result.latent_abs_diff}
+    if result.break_power is not None:
+        entry["break_power"] = result.break_power
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, allow_nan=False) + "\n")
         f.flush()
@@ -226,7 +229,7 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         plan.points.append(PointJob(
             point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
             tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
-            adv.budget_axis, adv.placement, sc.precision))
+            adv.budget_axis, adv.placement, sc.precision, break_spec(sc, at, metrics)))
     return plan
 
 
@@ -335,7 +338,7 @@ def run_scenario(
 def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[str],
              unavailable: dict[str, str]) -> dict[str, Any]:
     """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``,
-    ``equal_damage_gaps``, ``unavailable_metrics`` and ``latent_difference`` are additive);
+    ``equal_damage_gaps``, ``unavailable_metrics``, ``latent_difference`` and ``break_power`` are additive);
     ``available`` are the scenario's metrics computed here, ``unavailable`` the others with why."""
     points, areas, latent = [], [], []
     labels = ("model", "defense", "channel", "snr_db", "attack")
@@ -360,7 +363,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
-            "unavailable_metrics": unavailable, "latent_difference": latent}
+            "unavailable_metrics": unavailable, "latent_difference": latent,
+            "break_power": break_power_records(entries, jamming[0] if jamming else None)}
 
 
 def _check_labels(sc: Scenario, train) -> None:

@@ -79,6 +79,7 @@ class SweepResult:
     queries: list[int | None] = field(default_factory=list)
     latent_abs_diff: list[list[float]] = field(default_factory=list)  # [budgets][k]: Eq. 7 per budget
     latents: np.ndarray | None = field(default=None, repr=False)  # [2, L, k]: clean, adv. at the last budget
+    break_power: list[dict] | None = None  # per threshold: semcom.break_power.summarise records
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from semcom.break_power import BreakSpec, bisect_break_power, summarise
 from semcom.executors import JobEnv
 from semcom.hardening import HardeningConfig, get_or_harden
 from semcom.link import build_link
@@ -100,7 +101,9 @@ class HardenJob:
 class PointJob:
     """Sweep one attack over every budget on the link of the shared ``receiver`` model.
 
-    ``eps`` holds the budgets on the ``budget_axis`` (ε, or PSR in dB).
+    ``eps`` holds the budgets on the ``budget_axis`` (ε, or PSR in dB). With
+    ``break_power`` the point's break power is bisected too (same link, same
+    attack, own seeds; docs/design.md §7).
     """
 
     point: GridPoint
@@ -118,6 +121,7 @@ class PointJob:
     precision: str = "fp32"
     certify: int = 0
     """Monte-Carlo draws of the smoothed receiver's certificate (0: none; :mod:`semcom.certificate`)."""
+    break_power: BreakSpec | None = None
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -128,11 +132,19 @@ class PointJob:
         link = build_link(shared[self.receiver], self.channel, self.point.snr_db).to(env.device)
         try:
             result = sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
-                                metric_names=self.metrics, batch_size=self.batch_size,
-                                seed=self.seed, grid_samples=self.grid_samples,
-                                budget_axis=self.budget_axis, placement=self.placement,
-                                labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
-                                classifier=shared["classifier"], precision=self.precision)
+                                  metric_names=self.metrics, batch_size=self.batch_size,
+                                  seed=self.seed, grid_samples=self.grid_samples,
+                                  budget_axis=self.budget_axis, placement=self.placement,
+                                  labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
+                                  classifier=shared["classifier"], precision=self.precision)
+            if self.break_power is not None:
+                found = bisect_break_power(link, shared["test"], self.attack, self.break_power, norm=self.norm,
+                                           batch_size=self.batch_size, seed=self.seed, budget_axis=self.budget_axis,
+                                           placement=self.placement, labels=shared["test_labels"],
+                                           train=(shared["train"], shared["train_labels"]),
+                                           classifier=shared["classifier"], precision=self.precision)
+                records = summarise(found, self.break_power, budget_axis=self.budget_axis)
+                result = dataclasses.replace(result, break_power=records)
         except NonFiniteError as err:
             raise PointError(f"grid point {self.point.describe()}: {err}") from None
         if self.certify:

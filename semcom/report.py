@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from semcom.break_power_report import break_power_section
 from semcom.figures import plot_dd_curves, plot_image_grid
 from semcom.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
 from semcom.hardening_report import control_section
@@ -115,6 +116,7 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         "",
         *_unavailable_section(results),
     ]
+    lines += break_power_section(results)
     lines += _equal_damage_section(results)
     lines += [
         "## AADDC (higher = more robust)",

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom.break_power import break_power_records, break_spec
 from semcom.certificate import certify_draws
 from semcom.controls import comparisons, with_controls
 from semcom.executors import Executor, InProcessExecutor, JobEnv
@@ -163,6 +164,8 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "latent_abs_diff": result.latent_abs_diff, "clean_metrics": result.clean}
     if result.certificate is not None:
         entry["certificate"] = result.certificate
+    if result.break_power is not None:
+        entry["break_power"] = result.break_power
     append_line(out / "journal.jsonl", json.dumps(entry, allow_nan=False))
     return entry
 
@@ -238,7 +241,8 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         plan.points.append(PointJob(
             point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
             tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
-            adv.budget_axis, adv.placement, sc.precision, certify=certify_draws(sc, d, ch, at)))
+            adv.budget_axis, adv.placement, sc.precision, certify=certify_draws(sc, d, ch, at),
+            break_power=break_spec(sc, at, metrics)))
     return plan
 
 
@@ -372,7 +376,7 @@ def run_scenario(
 def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[str],
              unavailable: dict[str, str]) -> dict[str, Any]:
     """The results.json document (schema 1; ``budget``, ``queries``, ``budget_axis``, ``seeds``,
-    ``equal_damage_gaps``, ``unavailable_metrics`` and ``latent_difference`` are additive);
+    ``equal_damage_gaps``, ``unavailable_metrics``, ``latent_difference`` and ``break_power`` are additive);
     ``available`` are the scenario's metrics computed here, ``unavailable`` the others with why."""
     points, areas, latent, clean = [], [], [], []
     labels = ("model", "defense", "channel", "snr_db", "attack")
@@ -401,7 +405,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
             "unavailable_metrics": unavailable, "latent_difference": latent, "certificates": certificates,
-            "clean": clean, "trained_models": trained_models(sc)}
+            "clean": clean, "trained_models": trained_models(sc),
+            "break_power": break_power_records(entries, jamming[0] if jamming else None)}
 
 
 def _check_labels(sc: Scenario, train) -> None:

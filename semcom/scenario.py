@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from semcom.break_power_config import BreakPowerConfig, bisection_rounds, check_thresholds, resolved_thresholds
+
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
 LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000, "eot": 64,
@@ -723,6 +725,8 @@ class Scenario(_Frozen):
     index (training, hardening, attacks, channel draws; the data subsets stay): tables give the
     mean ± the sample standard deviation over replicates (docs/design.md §7). Replicate 0 uses
     ``seed`` itself, so ``1`` is a plain run."""
+    break_power: BreakPowerConfig = BreakPowerConfig()
+    """Per image, the least budget at which each attack breaks it (docs/design.md §7)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -765,7 +769,8 @@ class Scenario(_Frozen):
     def decoder_passes(self) -> int:
         """The study's work in decoder passes (one image through the receiver, with or without
         its gradient): the sweeps (grid points × test images × budgets × the attack's passes),
-        training (images × epochs) and hardening (images × epochs × (1 + k·(steps + 2))).
+        training (images × epochs), hardening (images × epochs × (1 + k·(steps + 2))) and the
+        break-power bisections.
         A split of unset size counts as :data:`NOMINAL_SPLIT` images."""
         n_test = self.data.test_samples or NOMINAL_SPLIT
         n_train = self.data.train_samples or NOMINAL_SPLIT
@@ -775,7 +780,17 @@ class Scenario(_Frozen):
         training = n_train * sum(m.epochs for m in self.models)
         hardening = links * n_train * sum(d.epochs * (1 + d.k * (d.steps + 2))
                                           for d in self.defenses if d.kind != "none")
-        return (sweeps + training + hardening) * self.replicates
+        return (sweeps + training + hardening + self._break_power_passes(links, n_test)) * self.replicates
+
+    def _break_power_passes(self, links: int, n_test: int) -> int:
+        """The break-power bisections: per grid point, images × thresholds × (rounds + 1) attack runs."""
+        bp = self.break_power
+        if not bp.enabled or self.adversary.norm != "l2":
+            return 0
+        states = min(bp.samples or n_test, n_test) * len(resolved_thresholds(bp, self.metrics))
+        runs = bisection_rounds(*bp.range_db, bp.tolerance_db) + 1
+        per_link = sum(a.passes for a in self.adversary.attacks if a.kind != "universal")
+        return links * len(self.defenses) * per_link * states * runs
 
 
 def _one_of(value: str, registry: dict) -> str:
@@ -843,10 +858,13 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
     if default_name and "name" not in doc:
         doc = {"name": default_name, **doc}
     try:
-        return Scenario.model_validate(doc)
+        sc = Scenario.model_validate(doc)
     except ValidationError as exc:
         first = _first_error(exc.errors())
         raise ScenarioError(f"{source}: {_key_path(first['loc'])}: {_describe(first)}") from None
+    if problem := check_thresholds(sc.break_power, sc.metrics):
+        raise ScenarioError(f"{source}: {problem}")
+    return sc
 
 
 _OTHER_FORM = ("list_type", "none_required", "model_type")

@@ -81,6 +81,7 @@ class SweepResult:
     latents: np.ndarray | None = field(default=None, repr=False)  # [2, L, k]: clean, adv. at the last budget
     certificate: dict | None = None  # semcom.certificate.sweep_certificate's record, for smoothed receivers
     clean: dict[str, float] = field(default_factory=dict)  # the clean link's output against the input
+    break_power: list[dict] | None = None  # per threshold: semcom.break_power.summarise records
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:

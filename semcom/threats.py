@@ -220,7 +220,20 @@ class Threat:
             delta_u = self._universal[value]
             eps = torch.full_like(z[:, 0], perturbation_norm(delta_u[None], self.norm).item())
             return Perturbation(delta_u.expand_as(z), eps)
-        eps = self.budget(value, z)  # [B]
+        return self.perturb_within(z, clean, self.budget(value, z), gen)
+
+    def perturb_within(
+        self, z: torch.Tensor, clean: torch.Tensor, eps: torch.Tensor, gen: torch.Generator
+    ) -> Perturbation:
+        """The attack on latents ``z [B, k]`` under per-sample latent budgets ``eps [B]``.
+
+        What :meth:`perturb` does at one sweep value, with any budget per
+        sample (the break-power bisection, docs/design.md §7). Not for the
+        universal attack, whose one ``δ_u`` serves every sample.
+        """
+        a = self.attack
+        if a.kind == "universal":
+            raise ValueError("the universal attack has one budget for all samples, not one per sample")
         if a.kind == "gaussian":
             delta = gaussian_jamming(z, eps, norm=self.norm, generator=gen)
             return Perturbation(self._at_budget(delta, eps), eps)

@@ -1,0 +1,73 @@
+"""Break-power cost: the bisection against a sweep of the same resolution, in one process.
+
+One vae-kld link (latent 10, 20 epochs: jammed_mnist's model, trained once into ``$SEMCOM_CACHE``), N embedded-MNIST test digits,
+untargeted L2 PGD (T = 10, MSE) and Gaussian jamming. The break power of every digit for SSIM ≤ 0.5
+and PSNR ≤ 15 dB is bisected over [−40, 10] dB to within ``--tolerance`` dB
+(:func:`semcom.break_power.bisect_break_power`); the reference is the sweep that resolves the same
+range as finely: every digit at every PSR of a grid with the tolerance as its step
+(:func:`semcom.sweep.sweep_attack` on a ``psr_db`` axis). Prints wall times, PGD sample-steps and
+the ratio, and the bisection's median break PSRs.
+
+    SEMCOM_CACHE=… python benchmarks/break_power.py [--images 100] [--tolerance 1] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from channels import make_channel
+from semcom.break_power import BreakSpec, bisect_break_power, summarise
+from semcom.data import DataSpec, load_dataset
+from semcom.link import Link
+from semcom.paths import cache_dir
+from semcom.store import ModelStore
+from semcom.sweep import AttackSpec, sweep_attack
+from semcom.training import TrainConfig, get_or_train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--tolerance", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    spec = DataSpec(test_size=args.images)
+    train, test = load_dataset(spec, split="train"), load_dataset(spec, split="test")
+    trained = get_or_train(TrainConfig("vae-kld", 10, None, 20, 64, 1e-3, 0), train.images,
+                           {"name": spec.name, "seed": spec.seed, "train_size": None}, ModelStore(cache_dir()),
+                           progress=False)
+    link = Link.from_trained(trained, make_channel("ideal"))
+    images = test.images[: args.images]
+    bp = BreakSpec((("ssim", 0.5), ("psnr", 15.0)), -40.0, 10.0, args.tolerance)
+    grid = np.arange(bp.low_db, bp.high_db + args.tolerance / 2, args.tolerance).tolist()
+    print(f"{args.images} digits, 2 thresholds, [{bp.low_db:g}, {bp.high_db:g}] dB, tolerance "
+          f"{args.tolerance:g} dB: {bp.rounds} bisection rounds (+ a top-of-range check) vs a "
+          f"{len(grid)}-point sweep; torch threads {torch.get_num_threads()}")
+    for attack in (AttackSpec("pgd-untargeted", "pgd"), AttackSpec("gaussian", "gaussian")):
+        t_bisect, t_sweep = [], []
+        for _ in range(args.repeats):  # alternate, so drift on a shared machine hits both
+            start = time.perf_counter()
+            found = bisect_break_power(link, images, attack, bp, norm="l2", batch_size=250, seed=0,
+                                       budget_axis="psr_db")
+            t_bisect.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            sweep_attack(link, images, attack, grid, norm="l2", metric_names=["ssim", "psnr"], batch_size=250,
+                         seed=0, budget_axis="psr_db", latent_samples=1)
+            t_sweep.append(time.perf_counter() - start)
+        states = args.images * len(bp.thresholds)
+        steps = (bp.rounds + 1) * states * (attack.steps if attack.kind == "pgd" else 0)
+        sweep_steps = len(grid) * args.images * (attack.steps if attack.kind == "pgd" else 0)
+        medians = {r["metric"]: r["median_psr_db"] for r in summarise(found, bp, budget_axis="psr_db")}
+        b, s = min(t_bisect), min(t_sweep)
+        print(f"{attack.name}: bisection {b:.2f} s (≤ {steps:,} PGD sample-steps), sweep {s:.2f} s "
+              f"({sweep_steps:,}); bisection / sweep = {b / s:.2f} (best of {args.repeats}); "
+              f"median break PSR {medians}")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ import numpy as np
 
 from semcom.figures import plot_dd_curves, plot_image_grid
 from semcom.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
+from semcom.link_resources import links_section, side_by_side_figure
 from semcom.store import atomic_write_text, config_key
 
 __all__ = ["write_outputs", "render_report", "GAUSSIAN", "UNTARGETED"]
@@ -100,6 +101,7 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         "",
         *_unavailable_section(results),
     ]
+    lines += links_section(results)
     lines += _equal_damage_section(results)
     lines += [
         "## AADDC (higher = more robust)",
@@ -284,6 +286,7 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
         grid = f"figures/grid_{slug}.png"
         plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
         names += [dd, grid]
+    names += side_by_side_figure(out, results, metrics, xlabel)
     names += _hardening_figures(out, results)
     wanted = sc["report"]["grid_eps"]
     names += latent_figures(out, results, pick_eps=lambda eps: _grid_eps_indices(eps, wanted),

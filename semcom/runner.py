@@ -32,6 +32,7 @@ from semcom.executors import Executor, InProcessExecutor, JobEnv
 from semcom.gap import equal_damage_table
 from semcom.hardening import HardeningConfig
 from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
+from semcom.link_resources import link_records
 from semcom.metrics import aaddc, get_metric, unavailable_metrics
 from semcom.scenario import ModelConfig, Scenario, ScenarioError
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
@@ -152,7 +153,8 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "eps": result.eps, "metrics": result.metrics,
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
              "budget": result.budgets, "queries": result.queries,
-             "latent_abs_diff": result.latent_abs_diff}
+             "latent_abs_diff": result.latent_abs_diff,
+             "channel_uses": result.channel_uses, "avg_power": result.avg_power}
     with open(out / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, allow_nan=False) + "\n")
         f.flush()
@@ -360,7 +362,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
     gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
-            "unavailable_metrics": unavailable, "latent_difference": latent}
+            "unavailable_metrics": unavailable, "latent_difference": latent,
+            "links": link_records(entries)}
 
 
 def _check_labels(sc: Scenario, train) -> None:

@@ -21,7 +21,8 @@ class KeyedError(ValueError):
 
 
 def check_digital_frames(sc) -> None:
-    """Raise :class:`KeyedError` (``channels[i].<key>``) for the first digital entry 5G LDPC cannot build.
+    """Raise :class:`KeyedError` (``channels[i].<key>``) for the first digital entry 5G LDPC cannot build,
+    or (``defenses[j].kind``) for a hardened receiver on a digital link.
 
     Plug-in models' latent sizes are known only once loaded; their links are
     checked when built (:class:`semcom.digital_link.DigitalLink`).
@@ -30,6 +31,11 @@ def check_digital_frames(sc) -> None:
     for i, ch in enumerate(sc.channels):
         if ch.kind != "digital":
             continue
+        hardened = [j for j, d in enumerate(sc.defenses) if d.kind != "none"]
+        if hardened:  # hardening trains through the link in latent units, not the digital chain's symbols
+            raise KeyedError(f"defenses[{hardened[0]}].kind",
+                             f"receiver hardening is not supported on a digital link (channels[{i}]); "
+                             "put digital links in a scenario with `defenses: [{kind: none}]`")
         channel = make_channel(ch.kind, **ch.settings())
         for dim in dims:
             try:

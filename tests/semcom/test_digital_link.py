@@ -105,6 +105,17 @@ def test_settings_5g_ldpc_cannot_build_are_one_line_naming_the_key(tmp_path, cha
     assert "Traceback" not in output
 
 
+def test_hardening_a_digital_receiver_is_refused_naming_the_defense(tmp_path):
+    doc = {"name": "d", "models": [{"variant": "ae", "latent_dim": 10, "epochs": 1}],
+           "defenses": [{"kind": "none"}, {"kind": "finetune"}],
+           "channels": [{"kind": "digital", "snr_db": [10]}],
+           "adversary": {"psr_db": [-20, -10], "attacks": [{"kind": "gaussian"}]}}
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(main, ["validate", str(path)], catch_exceptions=False)
+    assert result.exit_code == 2 and "defenses[1].kind: receiver hardening is not supported" in result.output
+
+
 def test_a_buildable_digital_entry_validates_and_list_shows_its_settings(tmp_path):
     code, output = _validate(tmp_path, {"bits": 2, "code_rate": 0.5, "qam_order": 256})
     assert code == 0, output

@@ -4,7 +4,8 @@ A transmitted latent is power-normalised and mapped to complex symbols
 (:class:`SymbolMapper`, :func:`latent_scale`), sent through a channel
 (:class:`IdealChannel`, :class:`AWGNChannel`, flat block fading
 :class:`RayleighBlockChannel` and :class:`RicianBlockChannel`, multipath
-3GPP TDL fading over OFDM :class:`TDLChannel`; by name via
+3GPP TDL fading over OFDM :class:`TDLChannel`, the conventional digital
+link :class:`DigitalChannel` (quantiser, 5G LDPC, QAM, BP); by name via
 :func:`make_channel`) and equalised (:func:`equalize`).
 
 ``y = h ⊙ c + n``, ``n ~ CN(0, N0)``, ``N0 = 10^(−SNR_dB/10)`` (:func:`snr_db_to_no`),
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 from .awgn import AWGNChannel
 from .base import CHANNELS, Channel, make_channel, register_channel
+from .digital import DigitalChannel
 from .equalization import EQUALIZERS, equalize
 from .ideal import IdealChannel
 from .mapping import SymbolMapper, latent_scale
@@ -51,6 +53,7 @@ __all__ = [
     "AWGNChannel",
     "Channel",
     "PerImagePower",
+    "DigitalChannel",
     "IdealChannel",
     "RayleighBlockChannel",
     "RicianBlockChannel",

@@ -20,6 +20,10 @@ seeded with ``torch.manual_seed`` stays reproducible.
 Under ``torch.compile`` Sionna ignores explicit generators and draws from the
 global RNG.
 
+The digital link (:func:`ldpc_qam_frame`) uses Sionna's deterministic 5G LDPC
+``LDPC5GEncoder``/``LDPC5GDecoder`` (BP) and QAM ``Mapper``/``Demapper``;
+they draw nothing either.
+
 Besides the random blocks, the OFDM path (:func:`tdl_ofdm`) uses Sionna's
 deterministic ``ResourceGrid``, ``ResourceGridMapper``/``ResourceGridDemapper``,
 ``GenerateOFDMChannel`` and ``ApplyOFDMChannel``; they draw nothing, so they
@@ -36,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["awgn", "rayleigh_coefficients", "rician_coefficients", "tdl_ofdm"]
+__all__ = ["LDPCQAMFrame", "awgn", "ldpc_qam_frame", "rayleigh_coefficients", "rician_coefficients", "tdl_ofdm"]
 
 _lock = threading.Lock()
 _phy_module: ModuleType | None = None
@@ -55,6 +59,8 @@ def _sionna_phy() -> ModuleType:
             try:
                 import sionna.phy
                 import sionna.phy.channel
+                import sionna.phy.fec.ldpc
+                import sionna.phy.mapping
                 import sionna.phy.mimo
                 import sionna.phy.ofdm
             finally:
@@ -305,3 +311,56 @@ def tdl_ofdm(
     y = demapper(y_grid)[:, 0, 0, :n]  # [B, n]
     h = demapper(h_grid.reshape(batch, 1, 1, num_ofdm_symbols, fft_size))[:, 0, 0, :n]  # [B, n]
     return y, h
+
+
+class LDPCQAMFrame:
+    """One image's codeword: Sionna's 5G LDPC code (``k`` → ``n`` bits) and its QAM.
+
+    Built by :func:`ldpc_qam_frame` (cached); every block is deterministic.
+
+    Attributes:
+        k: information bits per codeword.
+        n: coded bits per codeword (a multiple of ``num_bits_per_symbol``).
+        num_bits_per_symbol: bits per QAM symbol, ``log2`` of the QAM order.
+    """
+
+    def __init__(self, k: int, n: int, num_bits_per_symbol: int, num_iter: int, device: str) -> None:
+        settings = {"precision": "single", "device": device}
+        ldpc, mapping = _sionna_attr("fec.ldpc"), _sionna_attr("mapping")
+        self.k, self.n, self.num_bits_per_symbol = k, n, num_bits_per_symbol
+        # num_bits_per_symbol: the 38.212 §5.4.2.2 bit interleaver after rate matching
+        self.encoder = ldpc.LDPC5GEncoder(k, n, num_bits_per_symbol=num_bits_per_symbol, **settings)
+        self.decoder = ldpc.LDPC5GDecoder(self.encoder, hard_out=False, num_iter=num_iter, **settings)
+        self.mapper = mapping.Mapper("qam", num_bits_per_symbol, **settings)
+        self.demapper = mapping.Demapper("app", "qam", num_bits_per_symbol, **settings)
+
+    def modulate(self, bits: torch.Tensor) -> torch.Tensor:
+        """Information bits ``[B, k]`` (0/1 floats) → unit-power QAM symbols ``[B, n / m]`` complex64."""
+        return self.mapper(self.encoder(bits))
+
+    def decode(self, y: torch.Tensor, no: torch.Tensor) -> torch.Tensor:
+        """Equalised symbols ``y [B, n / m]`` and their noise variance (broadcastable) → BP soft output.
+
+        Demapper LLRs (``app``) go to the BP decoder; returns the information bits'
+        logits ``log(Pr(b=1)/Pr(b=0))`` ``[B, k]``, differentiable w.r.t. ``y``.
+        """
+        return self.decoder(self.demapper(y, no))
+
+
+_frames: dict[tuple[int, int, int, int, str], LDPCQAMFrame] = {}
+
+
+def ldpc_qam_frame(k: int, n: int, num_bits_per_symbol: int, num_iter: int, device: torch.device) -> LDPCQAMFrame:
+    """The (cached) :class:`LDPCQAMFrame` of a ``(k, n)`` 5G LDPC code with ``2^m``-QAM on ``device``.
+
+    Raises Sionna's ``ValueError`` for a code 5G NR cannot build.
+    """
+    key = (k, n, num_bits_per_symbol, num_iter, _device(device))
+    _sionna_phy()  # import first: it takes the same lock
+    frame = _frames.get(key)
+    if frame is None:
+        with _lock:
+            frame = _frames.get(key)
+            if frame is None:
+                frame = _frames[key] = LDPCQAMFrame(k, n, num_bits_per_symbol, num_iter, key[-1])
+    return frame

@@ -188,7 +188,7 @@ def list_registries() -> None:
     sections = {
         "models": {n: v.description for n, v in VARIANTS.items()},
         "datasets": {n: "" for n in DATASETS},
-        "channels": {n: (c.__doc__ or "").strip().splitlines()[0] for n, c in CHANNELS.items()},
+        "channels": {n: _channel_line(c) for n, c in CHANNELS.items()},
         "attacks": {"pgd": "white-box latent PGD (restarts, momentum, EOT; `target` optional)",
                     "blackbox": "query-only PGD on SPSA/NES gradient estimates",
                     "universal": "one input-agnostic perturbation, trained on the train split",
@@ -236,6 +236,16 @@ def report(run_dir: str) -> None:
     except OSError as err:
         raise _environment_fault(err) from None
     click.echo(f"report: {folder / 'report.md'}")
+
+
+def _channel_line(cls) -> str:
+    """A channel's first docstring line and its settings with their defaults."""
+    import inspect
+
+    first = (cls.__doc__ or "").strip().splitlines()[0]
+    params = [f"{p.name}={p.default!r}" for p in inspect.signature(cls).parameters.values()
+              if p.default is not inspect.Parameter.empty]
+    return f"{first} [settings: {', '.join(params)}]" if params else first
 
 
 def _size(n: float) -> str:

@@ -11,6 +11,7 @@ mapping of ``δ`` through its own channel (docs/design.md §3, "Budget" and
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from copy import deepcopy
 
 import torch
@@ -20,7 +21,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from channels import Channel, PerImagePower, SymbolMapper
 from semcom.fast_convt import fast_transposed_convs
 
-__all__ = ["Transmitter", "Receiver", "Link", "build_link", "inference_copy", "transceiver"]
+__all__ = ["LINK_KINDS", "Transmitter", "Receiver", "Link", "build_link", "inference_copy", "register_link_kind",
+           "transceiver"]
 
 
 class Transmitter(nn.Module):
@@ -121,6 +123,37 @@ class Link(nn.Module):
         z = self.transmitter(x)
         return self.deliver(z if delta is None else z + delta, generator=generator)
 
+    # The transmitted signal, where an in-transit adversary acts (docs/design.md §7, "Digital link").
+    # A learned link transmits its latent: the signal is ``z`` itself and these are identities.
+
+    def signal(self, z: torch.Tensor) -> torch.Tensor:
+        """The real tensor ``s [B, d]`` the link puts in transit for latents ``z [B, k]``: here ``z``.
+
+        Perturbations ``δ`` of an in-transit adversary or a jammer live in its
+        space and PSR budgets are against its power; a link with another
+        transmitted signal (the digital link's QAM symbols) overrides this.
+        """
+        return z
+
+    def deliver_signal(
+        self,
+        s: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        jam: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Carry a (perturbed) signal ``s [B, d]`` of :meth:`signal` to the decoded image; ``jam`` as ``s``."""
+        return self.deliver(s, generator=generator, jam=jam)
+
+    def attack_path(self) -> AbstractContextManager:
+        """Context in which white-box attacks differentiate the link (the digital link's soft path)."""
+        return nullcontext()
+
+    def resources(self, z: torch.Tensor) -> dict[str, float]:
+        """``channel_uses`` (complex symbols per image) and ``avg_power`` (mean ``|x|²``) for latents ``z``."""
+        symbols = self.mapper.to_symbols(z)  # [B, ceil(k/2)]
+        return {"channel_uses": float(symbols.shape[-1]), "avg_power": float(symbols.abs().square().mean())}
+
 
 def _power_scale(trained) -> float:
     """The transmitter's power normalisation ``√2·σ_z`` of a ``TrainedModel``."""
@@ -147,12 +180,27 @@ def transceiver(trained) -> tuple[Transmitter, Receiver]:
     return _transceiver(trained.model, _power_scale(trained))
 
 
+LINK_KINDS: dict[str, type[Link]] = {}
+"""Link classes for channel kinds whose transmitted signal is not the latent (default :class:`Link`)."""
+
+
+def register_link_kind(kind: str):
+    """Class decorator: build links over channel ``kind`` with this :class:`Link` subclass."""
+
+    def decorator(cls: type[Link]) -> type[Link]:
+        LINK_KINDS[kind] = cls
+        return cls
+
+    return decorator
+
+
 def build_link(trained, channel_cfg, snr_db: float | None) -> Link:
     """The :class:`Link` of a stored model (``TrainedModel``) on a scenario's channel entry."""
     from channels import make_channel
+    from semcom import digital_link  # noqa: F401  (registers the digital link)
 
     channel = make_channel(channel_cfg.kind, **channel_cfg.settings())
-    return Link.from_trained(trained, channel, snr_db=snr_db)
+    return LINK_KINDS.get(channel_cfg.kind, Link).from_trained(trained, channel, snr_db=snr_db)
 
 
 def inference_copy(module: nn.Module) -> nn.Module:

@@ -20,6 +20,7 @@ from semcom.break_power_report import break_power_section
 from semcom.figures import plot_dd_curves, plot_image_grid
 from semcom.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
 from semcom.hardening_report import control_section
+from semcom.link_resources import links_section, side_by_side_figure
 from semcom.snr_figure import snr_figures, training_section
 from semcom.store import atomic_write_text, config_key
 from semcom.tradeoff import tradeoff_figures
@@ -117,6 +118,7 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         *_unavailable_section(results),
     ]
     lines += break_power_section(results)
+    lines += links_section(results)
     lines += _equal_damage_section(results)
     lines += [
         "## AADDC (higher = more robust)",
@@ -303,6 +305,7 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
         grid = f"figures/grid_{slug}.png"
         plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
         names += [dd, grid]
+    names += side_by_side_figure(out, results, metrics, xlabel)
     names += _hardening_figures(out, results)
     names += tradeoff_figures(out, results)
     names += snr_figures(out, results)

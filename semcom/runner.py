@@ -36,6 +36,7 @@ from semcom.fileio import append_line
 from semcom.gap import equal_damage_table
 from semcom.hardening import HardeningConfig, hardening_config
 from semcom.jobs import GridPoint, HardenJob, PointJob, TrainJob
+from semcom.link_resources import link_records
 from semcom.metrics import aaddc, get_metric, unavailable_metrics
 from semcom.replicates import add_replicates, mean_entries, replicate_scenarios
 from semcom.robustness import hardening_table, robustness_table
@@ -161,7 +162,8 @@ def _journal(out: Path, job: PointJob, fingerprint: str, result: SweepResult) ->
              "eps": result.eps, "metrics": result.metrics,
              "metrics_vs_clean": result.metrics_vs_clean, "psr_db": result.psr_db,
              "budget": result.budgets, "queries": result.queries,
-             "latent_abs_diff": result.latent_abs_diff, "clean_metrics": result.clean}
+             "latent_abs_diff": result.latent_abs_diff, "clean_metrics": result.clean,
+             "channel_uses": result.channel_uses, "avg_power": result.avg_power}
     if result.certificate is not None:
         entry["certificate"] = result.certificate
     if result.break_power is not None:
@@ -406,7 +408,8 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,
             "unavailable_metrics": unavailable, "latent_difference": latent, "certificates": certificates,
             "clean": clean, "trained_models": trained_models(sc),
-            "break_power": break_power_records(entries, jamming[0] if jamming else None)}
+            "break_power": break_power_records(entries, jamming[0] if jamming else None),
+            "links": link_records(entries)}
 
 
 def _check_labels(sc: Scenario, train) -> None:

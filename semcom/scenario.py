@@ -282,6 +282,21 @@ class ChannelConfig(_Frozen):
     OFDM symbols."""
     speed: float | None = Field(None, ge=0, le=1000)
     """``tdl``: receiver speed [m/s]; 0 is a static channel over the resource grid."""
+    bits: int | None = Field(None, ge=1, le=16)
+    """``digital``: bits per latent value of the uniform quantiser (default 4)."""
+    code_rate: float | None = Field(None, ge=0.2, le=0.95)
+    """``digital``: 5G LDPC code rate ``r`` (default 0.5); the codeword of one image is the
+    nearest length ≥ k/r that fills whole QAM symbols."""
+    qam_order: int | None = None
+    """``digital``: QAM order ``M``, 4, 16, 64, 256 or 1024 (default 16)."""
+    bp_iterations: int | None = Field(None, ge=1, le=200)
+    """``digital``: belief-propagation iterations of the LDPC decoder (default 20)."""
+    clip: float | None = Field(None, gt=0, le=100)
+    """``digital``: the quantiser's range ``±clip·σ_z`` in latent units, fixed with the model's
+    σ_z (default 3)."""
+    fading: Literal["awgn", "rayleigh"] | None = None
+    """``digital``: the physical channel under the digital link (default ``awgn``); ``rayleigh``
+    takes ``block_length`` in QAM symbols."""
 
     @field_validator("kind")
     @classmethod
@@ -757,6 +772,14 @@ class Scenario(_Frozen):
         return self
 
     @model_validator(mode="after")
+    def _digital_frames(self) -> Scenario:
+        """Each digital link can carry each built-in model's latent (5G LDPC's limits, docs/design.md §7)."""
+        from semcom.scenario_digital import check_digital_frames
+
+        check_digital_frames(self)
+        return self
+
+    @model_validator(mode="after")
     def _bounded_work(self) -> Scenario:
         passes = self.decoder_passes()
         if passes > LIMITS["decoder_passes"]:
@@ -861,7 +884,9 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
         sc = Scenario.model_validate(doc)
     except ValidationError as exc:
         first = _first_error(exc.errors())
-        raise ScenarioError(f"{source}: {_key_path(first['loc'])}: {_describe(first)}") from None
+        # a whole-scenario check may name the key itself (an error with a `key_path`)
+        where = getattr(first.get("ctx", {}).get("error"), "key_path", None) or _key_path(first["loc"])
+        raise ScenarioError(f"{source}: {where}: {_describe(first)}") from None
     if problem := check_thresholds(sc.break_power, sc.metrics):
         raise ScenarioError(f"{source}: {problem}")
     return sc

@@ -13,7 +13,10 @@ Besides the metrics, the sweep keeps what the paper's latent figures need:
 the dimension-wise mean absolute latent difference ``mean_b |δ_bj|`` per
 budget (paper Eq. 7; the adversarial latent is ``z + δ``), and the clean and
 adversarial latents of the first ``latent_samples`` images at the largest
-budget (for a t-SNE).
+budget (for a t-SNE), and the link's resources (channel uses per image,
+average transmitted power). All of these are in the space of the link's
+transmitted signal (:meth:`semcom.link.Link.signal`): the latent on a learned
+link, the QAM symbols' real view on the digital link (docs/design.md §7).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class SweepResult:
     certificate: dict | None = None  # semcom.certificate.sweep_certificate's record, for smoothed receivers
     clean: dict[str, float] = field(default_factory=dict)  # the clean link's output against the input
     break_power: list[dict] | None = None  # per threshold: semcom.break_power.summarise records
+    channel_uses: float | None = None  # complex channel uses per image (docs/design.md §7)
+    avg_power: float | None = None  # mean |x|² of the clean transmitted symbols
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
@@ -138,12 +143,16 @@ def sweep_attack(
     clean_z: list[torch.Tensor] = []
     adv_z: list[torch.Tensor] = []  # z + δ at the last budget
     link = inference_copy(link)
+    uses, power_sum = 0.0, 0.0
     threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
     for chunk_index, x in enumerate(images.split(batch_size)):
         x = x.to(device)
         eval_seed = derive_seed(seed, "eval", chunk_index)
         with torch.no_grad():
             z = _check_finite(link.transmitter(x), "latents", 0.0)
+            s = link.signal(z)  # what is in transit: z itself on a learned link (docs/design.md §7)
+            used = link.resources(z)
+            uses, power_sum = used["channel_uses"], power_sum + used["avg_power"] * x.shape[0]
             with autocast:
                 # The noiseless link output: at δ = 0 an untargeted attack's loss is then exactly
                 # zero on an ideal link, and its first step deterministic (see adversary.pgd).
@@ -159,27 +168,27 @@ def sweep_attack(
             tally_link.add(0, clean_link, x, **context)
         for i, value in enumerate(budgets):
             if budget_axis == "eps" and value == 0:
-                delta = torch.zeros_like(z)
+                delta = torch.zeros_like(s)
             else:
                 gen = _generator(device, derive_seed(seed, attack.name, chunk_index, i))
                 with autocast:
-                    attacked = threat.perturb(z, clean_ideal, float(value), gen)
+                    attacked = threat.perturb(s, clean_ideal, float(value), gen)
                 delta, queries[i] = attacked.delta.float(), attacked.queries
                 eps_sum[i] += attacked.eps.sum().item()
             with torch.no_grad():
-                _check_finite(z + delta, "attacked latents", value, budget_axis)
+                _check_finite(s + delta, "attacked latents", value, budget_axis)
                 fresh = _generator(device, eval_seed)  # not the draws the attack saw
                 with autocast:
-                    out = threat.forward(z, fresh)(delta)
+                    out = threat.forward(s, fresh)(delta)
                 out = _check_finite(out.float(), "outputs", value, budget_axis)
                 tally.add(i, out, x, **context)
                 tally_clean.add(i, out, clean_link, **clean_context)
-                ratio = delta.pow(2).sum(1) / z.pow(2).sum(1).clamp_min(1e-12)  # [B]
+                ratio = delta.pow(2).sum(1) / s.pow(2).sum(1).clamp_min(1e-12)  # [B]
                 psr_sum[i] += ratio.sum().item()
                 abs_delta_sum[i] = abs_delta_sum[i] + delta.abs().sum(0).cpu()  # [k]
                 if i == n_points - 1:
-                    clean_z.append(z.cpu())
-                    adv_z.append((z + delta).cpu())
+                    clean_z.append(s.cpu())
+                    adv_z.append((s + delta).cpu())
             have = sum(t.shape[0] for t in grid[i])
             if have < grid_samples:
                 grid[i].append(out[: grid_samples - have].cpu())
@@ -195,4 +204,6 @@ def sweep_attack(
         latent_abs_diff=[(a / n).tolist() for a in abs_delta_sum],
         latents=torch.stack([torch.cat(clean_z), torch.cat(adv_z)])[:, :latent_samples].numpy(),
         clean=tally_link.values(0),
+        channel_uses=uses,
+        avg_power=power_sum / n,
     )

@@ -1,7 +1,9 @@
 """Threat models of a sweep: what one attack entry does to a batch of latents on a link.
 
 A scenario's attack entry (:class:`AttackSpec`) becomes perturbations ``δ``
-``[B, k]`` in latent units (docs/design.md §3):
+``[B, k]`` in latent units (docs/design.md §3) — in the units of the link's
+transmitted signal (:meth:`semcom.link.Link.signal`), which is the latent on a
+learned link and the QAM symbols on the digital link (§7):
 
 * **budget** on one of :data:`BUDGET_AXES`: ``eps``, the latent norm bound
   ``‖δ_b‖ ≤ ε`` (the paper's), or ``psr_db``, a perturbation-to-signal power
@@ -179,10 +181,14 @@ class Threat:
     def forward(
         self, z: torch.Tensor, gen: torch.Generator | None
     ) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``δ ↦`` the receiver's output for latents ``z`` with ``δ`` placed as configured."""
+        """``δ ↦`` the receiver's output for the transmitted signal ``z`` with ``δ`` placed as configured.
+
+        ``z`` is :meth:`semcom.link.Link.signal` of the latents: the latent
+        itself on a learned link, the QAM symbols' real view on the digital link.
+        """
         if self.placement == "in_transit":
-            return lambda d: self.link.deliver(z + d, generator=gen)
-        return lambda d: self.link.deliver(z, jam=d, generator=gen)
+            return lambda d: self.link.deliver_signal(z + d, generator=gen)
+        return lambda d: self.link.deliver_signal(z, jam=d, generator=gen)
 
     def budget(self, value: float, signal: torch.Tensor) -> torch.Tensor:
         """Per-sample latent budget ``ε [B]`` of a sweep value for ``signal [B, k]``."""
@@ -207,16 +213,17 @@ class Threat:
     def perturb(
         self, z: torch.Tensor, clean: torch.Tensor, value: float, gen: torch.Generator
     ) -> Perturbation:
-        """The attack on latents ``z [B, k]`` at sweep value ``value``.
+        """The attack on the transmitted signal ``z [B, d]`` (:meth:`semcom.link.Link.signal`) at ``value``.
 
-        ``clean`` are the ideal reconstructions of ``z``; ``gen`` drives the
+        ``clean`` are the ideal reconstructions; ``gen`` drives the
         attack's randomness and its channel draws. The universal ``δ_u`` is
         optimised on the first call at each ``value`` and then shared.
         """
         a = self.attack
         if a.kind == "universal":
             if value not in self._universal:
-                self._universal[value] = self._universal_delta(value, gen)
+                with self.link.attack_path():
+                    self._universal[value] = self._universal_delta(value, gen)
             delta_u = self._universal[value]
             eps = torch.full_like(z[:, 0], perturbation_norm(delta_u[None], self.norm).item())
             return Perturbation(delta_u.expand_as(z), eps)
@@ -246,8 +253,9 @@ class Threat:
             result = blackbox_pgd(forward, z, estimator=a.estimator, samples=a.samples,
                                   query_budget=a.query_budget, **common)
             return Perturbation(self._at_budget(result.delta, eps), eps, result.queries)
-        result = pgd(forward, z, random_start=a.random_start, restarts=a.restarts,
-                     momentum=a.momentum, eot=a.eot, **common)
+        with self.link.attack_path():  # white-box: the differentiable receiver (digital: soft path)
+            result = pgd(forward, z, random_start=a.random_start, restarts=a.restarts,
+                         momentum=a.momentum, eot=a.eot, **common)
         return Perturbation(self._at_budget(result.delta, eps), eps)
 
     def _at_budget(self, delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -259,8 +267,9 @@ class Threat:
         """``δ_u [k]`` optimised by PGD over minibatches of the training latents."""
         a = self.attack
         images, _ = self._needs_train("the universal attack")
-        z = _latents(self.link, images)  # [N, k]
-        clean = torch.cat([self.link.receiver.decoder(b) for b in z.split(256)])
+        latents = _latents(self.link, images)  # [N, k]
+        clean = torch.cat([self.link.receiver.decoder(b) for b in latents.split(256)])
+        z = self.link.signal(latents)  # [N, d]: the transmitted signals
         if self.budget_axis == "eps":
             eps = float(value)
         else:  # against the mean transmit power of the training latents

@@ -53,7 +53,8 @@ def _sentence(metric: str, attack: str, rows: list[dict[str, Any]], symbol: str)
     at = f"{symbol} ≥ {upper[0]:g}"
     rows = [r for r in rows if r["gain_vs_control"] is not None]
     if not rows:
-        return f"- **{name}**: no control in this run (`auto_control: false`): no gain over a control can be given."
+        return (f"- **{name}**: no control in this run (`auto_control: false`, or a run from before it): "
+                "no gain over a control can be given.")
     winners = [r for r in rows if r["beats_control"]]
     best = max(winners or rows, key=lambda r: r["gain_vs_control"]["attack"]["mean"])
     g = best["gain_vs_control"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import asdict
 
 import pytest
@@ -114,7 +116,8 @@ def test_control_runs_exactly_the_optimizer_steps_of_its_defence(tiny_vae, mnist
     steps = {}
     for kind, job in jobs.items():
         counter.n = 0
-        harden_receiver(build_link(tiny_vae, job.channel, job.snr_db), images, job.cfg, progress=False)
+        own = dataclasses.replace(tiny_vae, model=copy.deepcopy(tiny_vae.model))  # the fixture stays as trained
+        harden_receiver(build_link(own, job.channel, job.snr_db), images, job.cfg, progress=False)
         steps[kind] = counter.n
     assert steps["finetune"] == steps["adversarial"] == 2 * 3 * (1 + 2)  # epochs × batches × (clean + k)
 

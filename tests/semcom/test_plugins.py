@@ -117,6 +117,7 @@ SCENARIO = {
     "adversary": {"eps": [0, 1.5], "attacks": [{"kind": "pgd", "steps": 5}, {"kind": "gaussian"}]},
     "eval_batch_size": 30,
     "report": {"grid_samples": 2},
+    "auto_control": False,  # the plug-in path is under test; the control is tested in test_controls.py
 }
 
 

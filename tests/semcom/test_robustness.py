@@ -101,3 +101,22 @@ def test_replicate_seeds_keep_replicate_zero_and_differ_otherwise():
     seeds = {replicate_seed(7, r) for r in range(1, 6)}
     assert len(seeds) == 5 and 7 not in seeds and all(0 <= s < 2**31 for s in seeds)
     assert replicate_seed(7, 3) == replicate_seed(7, 3) != replicate_seed(8, 3)
+
+
+def test_tradeoff_has_one_point_per_receiver_with_replicate_error_bars(tmp_path):
+    from semcom.tradeoff import tradeoff_figures, tradeoff_points
+
+    adv = [[c + s for c in CONTROL] for s in (0.03, -0.025, 0.01)]
+    res = _results({"none": [NONE] * 3, "control": [CONTROL] * 3, "adv": adv})
+    attack, budget, by_link = tradeoff_points(res)
+    assert attack == "pgd-untargeted" and budget == 1.0  # the middle of the sweep
+    (points,) = by_link.values()
+    by_defense = {p["defense"]: p for p in points}
+    assert {d: p["kind"] for d, p in by_defense.items()} == {"none": "none", "control": "finetune",
+                                                            "adv": "adversarial"}
+    clean, attacked = by_defense["adv"]["ssim"]["clean"], by_defense["adv"]["ssim"]["attacked"]
+    assert clean[0] == pytest.approx(CONTROL[0] + statistics.fmean([0.03, -0.025, 0.01]))
+    assert attacked[1] == pytest.approx(statistics.stdev([0.03, -0.025, 0.01]))
+    assert by_defense["none"]["ssim"]["attacked"] == (pytest.approx(NONE[2]), 0.0)
+    assert tradeoff_figures(tmp_path, res) == ["figures/tradeoff_ideal.png"]
+    assert (tmp_path / "figures" / "tradeoff_ideal.png").stat().st_size > 10_000

@@ -47,7 +47,7 @@ from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, conf
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
 from semcom.threats import CLASS_TARGET
 from semcom.training import TrainConfig
-from semcom.training_settings import trained_models, training_settings
+from semcom.training_settings import check_model_shapes, trained_models, training_settings
 
 __all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
            "SCHEMA_VERSION"]
@@ -330,6 +330,7 @@ def run_scenario(
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
     _check_labels(sc, train)
+    check_model_shapes(sc, tuple(train.images.shape[1:]))  # DeepJSCC's code must fit the images
     unavailable = _unavailable(sc)  # an attack needing LPIPS that cannot load fails before writing
     # plug-in models are loaded and checked before anything is written: a bad one leaves no run folder
     plugins = plug_ins(sc, train.images, data_key, device=device, store=store, progress=progress)

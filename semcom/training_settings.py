@@ -55,3 +55,23 @@ def trained_models(sc) -> list[dict[str, Any]]:
                      "epochs": m.epochs if trained else None,
                      "early_stopping": None if m.early_stopping is None else m.early_stopping.model_dump()})
     return rows
+
+
+def check_model_shapes(sc, image_shape: tuple[int, ...]) -> None:
+    """Built-in models whose nets depend on the data (DeepJSCC) must fit its images.
+
+    Raises :class:`semcom.scenario.ScenarioError` naming ``models[i].bandwidth_ratio`` (or the
+    variant) when the image size or the bandwidth ratio gives no whole DeepJSCC code.
+    """
+    from semcom.models import VARIANTS
+    from semcom.scenario import ScenarioError
+
+    for i, m in enumerate(sc.models):
+        variant = VARIANTS.get(m.variant)
+        if m.source != "builtin" or variant is None or variant.nets is None:
+            continue
+        try:
+            variant.nets(tuple(image_shape), m.bandwidth_ratio)
+        except ValueError as err:
+            key = "bandwidth_ratio" if "bandwidth_ratio" in str(err) else "variant"
+            raise ScenarioError(f"models[{i}].{key}: {err}") from None

@@ -109,3 +109,24 @@ def test_trained_through_awgn_beats_trained_without_a_channel_at_low_snr(mnist, 
             psnr[name, snr] = float(peak_signal_noise_ratio(out, test, data_range=1.0))
     for snr in (0.0, 5.0):
         assert psnr["awgn", snr] > psnr["none", snr] + 0.5, psnr
+
+
+def test_a_bandwidth_ratio_that_does_not_fit_the_data_is_one_line_exit_2(tmp_path, monkeypatch):
+    import yaml
+    from click.testing import CliRunner
+
+    from semcom.cli import main
+
+    monkeypatch.setenv("SEMCOM_CACHE", str(tmp_path / "store"))
+    doc = {"name": "bad", "data": {"test_samples": 10},
+           "models": [{"variant": "deepjscc", "bandwidth_ratio": 0.1, "epochs": 1}],
+           "channels": [{"kind": "awgn", "snr_db": [10]}],
+           "adversary": {"psr_db": [-10], "attacks": [{"kind": "gaussian"}]}}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "run")], catch_exceptions=False)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    expected = f"error: {path}: models[0].bandwidth_ratio: `bandwidth_ratio` 0.1 gives 3.2 code channels"
+    assert lines[0].startswith(expected), lines[0]
+    assert not (tmp_path / "run").exists()

@@ -137,3 +137,38 @@ def test_a_factory_that_cannot_train_is_one_line_exit_2(tmp_path, monkeypatch, f
     assert code == 2 and len(lines) == 1 and "Traceback" not in output, output
     assert expected in lines[0], lines[0]
     assert not (tmp_path / "run").exists()
+
+
+def _save(source: str, module: nn.Module, example: torch.Tensor, path) -> str:
+    if source == "torchscript":
+        torch.jit.save(torch.jit.script(module.eval()), str(path))
+    else:
+        program = torch.export.export(module.eval(), (example,),
+                                      dynamic_shapes=({0: torch.export.Dim("batch")},))
+        torch.export.save(program, str(path))
+    return str(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["torchscript", "exported"])
+def test_exported_and_torchscript_models_are_fine_tuned_when_asked(tmp_path, monkeypatch, source):
+    from semcom.store import ModelStore
+
+    monkeypatch.setenv("SEMCOM_CACHE", str(tmp_path / "store"))
+    torch.manual_seed(0)
+    enc = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 6))
+    dec = _decoder(6)
+    ext = "ts" if source == "torchscript" else "pt2"
+    doc = {"name": "tune", "data": {"train_samples": 200, "test_samples": 10},
+           "models": [{"source": source, "encoder": _save(source, enc, torch.rand(2, 1, 28, 28), tmp_path / f"e.{ext}"),
+                       "decoder": _save(source, dec, torch.rand(2, 6), tmp_path / f"d.{ext}"),
+                       "epochs": 2, "train_channel": {"kind": "awgn", "snr_db": 10}}],
+           "adversary": {"eps": [0, 1], "attacks": [{"kind": "gaussian"}]}, "report": {"grid_samples": 1}}
+    code, output = _run(tmp_path, doc, "run")
+    assert code == 0, output
+    store = ModelStore(tmp_path / "store")
+    (entry,) = [e for e in store.entries() if e.kind == "plugin-trained"]
+    meta = store.load(entry.key).meta
+    assert meta["source"] == source and len(meta["history"]) == 2
+    assert meta["train_channel"]["kind"] == "awgn"
+    assert meta["history"][1]["loss"] < meta["history"][0]["loss"]

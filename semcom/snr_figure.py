@@ -35,11 +35,9 @@ def _curves(results: dict[str, Any]) -> dict[str, dict[str, dict[float, list[dic
 
 def snr_figures(out: Path, results: dict[str, Any]) -> list[str]:
     """One ``figures/snr_<channel>.png`` per channel tested at ≥ 2 SNRs: PSNR and SSIM vs SNR."""
-    import matplotlib
+    from semcom.figures import _pyplot, _save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     names = []
     for channel, lines in _curves(results).items():
         if max(len(by_snr) for by_snr in lines.values()) < 2:
@@ -60,9 +58,7 @@ def snr_figures(out: Path, results: dict[str, Any]) -> list[str]:
         fig.suptitle(f"Quality against test SNR · {channel} (no attack)")
         fig.tight_layout()
         name = f"figures/snr_{channel}.png"
-        (out / "figures").mkdir(parents=True, exist_ok=True)
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
+        _save(fig, out / name)  # atomic, and an OSError names the file (docs/design.md §7)
         names.append(name)
     return names
 

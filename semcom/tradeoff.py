@@ -132,6 +132,5 @@ def tradeoff_figures(out: Path, results: dict[str, Any]) -> list[str]:
         fig.tight_layout()
         name = "figures/tradeoff_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", where) + ".png"
         _save(fig, out / name)
-        plt.close(fig)
         names.append(name)
     return names

@@ -51,7 +51,8 @@ def _sentence(records: list[dict[str, Any]], jamming: str | None, noun: str) -> 
         return None
     first = next((r for r in attacks if r["attack"] == "pgd-untargeted"), attacks[0])
     top = first["range_db"][1]
-    words = f"On {_link(first)}, {first['attack']} breaks half the {noun} ({criterion(first['metric'], first['threshold'])})"
+    broken_when = criterion(first["metric"], first["threshold"])
+    words = f"On {_link(first)}, {first['attack']} breaks half the {noun} ({broken_when})"
     if first["median_psr_db"] is None:
         words += f" only above {top:g} dB PSR (not within the search range)"
     else:

@@ -93,10 +93,10 @@ def break_power_section(results: dict[str, Any]) -> list[str]:
         "",
         "Per test image, the least budget at which the attack breaks it, found by bisection on a per-image "
         f"budget in [{low:g}, {high:g}] dB PSR to within {records[0]['tolerance_db']:g} dB (the least breaking "
-        "budget on the bisection path; PGD's damage is not exactly monotone in the budget). Median and quartiles "
-        f"over the {records[0]['images'] + records[0]['broken_clean']} images per point that the unattacked link "
-        "carries intact (those broken without an attack are left out); `> X`: that share is not broken "
-        "within the range. Power advantage = jamming's median − the attack's."
+        "budget on the bisection path; PGD's damage is not exactly monotone in the budget). Of the "
+        f"{records[0]['images'] + records[0]['broken_clean']} test images per point, median and quartiles over "
+        "those the unattacked link carries intact (`intact images`; the others are left out); `> X`: that share "
+        "is not broken within the range. Power advantage = jamming's median − the attack's."
         + (" On this ε axis the PSR is the budget's, ε_b = ‖z_b‖·10^(PSR/20)." if axis == "eps" else ""),
         "",
     ]

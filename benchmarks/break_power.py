@@ -1,6 +1,7 @@
 """Break-power cost: the bisection against a sweep of the same resolution, in one process.
 
-One vae-kld link (latent 10, 20 epochs: jammed_mnist's model, trained once into ``$SEMCOM_CACHE``), N embedded-MNIST test digits,
+One vae-kld link (latent 10, 20 epochs: jammed_mnist's model, trained once into ``$SEMCOM_CACHE``),
+N embedded-MNIST test digits,
 untargeted L2 PGD (T = 10, MSE) and Gaussian jamming. The break power of every digit for SSIM ≤ 0.5
 and PSNR ≤ 15 dB is bisected over [−40, 10] dB to within ``--tolerance`` dB
 (:func:`semcom.break_power.bisect_break_power`); the reference is the sweep that resolves the same
@@ -46,8 +47,8 @@ def main() -> None:
     bp = BreakSpec((("ssim", 0.5), ("psnr", 15.0)), -40.0, 10.0, args.tolerance)
     grid = np.arange(bp.low_db, bp.high_db + args.tolerance / 2, args.tolerance).tolist()
     print(f"{args.images} digits, 2 thresholds, [{bp.low_db:g}, {bp.high_db:g}] dB, tolerance "
-          f"{args.tolerance:g} dB: {bp.rounds} bisection rounds (+ a top-of-range check) vs a "
-          f"{len(grid)}-point sweep; torch threads {torch.get_num_threads()}")
+          f"{args.tolerance:g} dB: {bp.rounds}–{2 * bp.rounds} probe rounds (+ a top-of-range check) "
+          f"vs a {len(grid)}-point sweep; torch threads {torch.get_num_threads()}")
     for attack in (AttackSpec("pgd-untargeted", "pgd"), AttackSpec("gaussian", "gaussian")):
         t_bisect, t_sweep = [], []
         for _ in range(args.repeats):  # alternate, so drift on a shared machine hits both
@@ -59,12 +60,12 @@ def main() -> None:
             sweep_attack(link, images, attack, grid, norm="l2", metric_names=["ssim", "psnr"], batch_size=250,
                          seed=0, budget_axis="psr_db", latent_samples=1)
             t_sweep.append(time.perf_counter() - start)
-        states = args.images * len(bp.thresholds)
-        steps = (bp.rounds + 1) * states * (attack.steps if attack.kind == "pgd" else 0)
+        steps = (found.rounds + 1) * args.images * (attack.steps if attack.kind == "pgd" else 0)
         sweep_steps = len(grid) * args.images * (attack.steps if attack.kind == "pgd" else 0)
         medians = {r["metric"]: r["median_psr_db"] for r in summarise(found, bp, budget_axis="psr_db")}
         b, s = min(t_bisect), min(t_sweep)
-        print(f"{attack.name}: bisection {b:.2f} s (≤ {steps:,} PGD sample-steps), sweep {s:.2f} s "
+        print(f"{attack.name}: bisection {b:.2f} s, {found.rounds} rounds (≤ {steps:,} PGD sample-steps), "
+              f"sweep {s:.2f} s "
               f"({sweep_steps:,}); bisection / sweep = {b / s:.2f} (best of {args.repeats}); "
               f"median break PSR {medians}")
 

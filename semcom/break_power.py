@@ -2,16 +2,19 @@
 
 For one link and one attack, every test image ``b`` and every threshold
 ``t`` (e.g. SSIM ≤ 0.5) is a *bisection state*: a bracket ``[lo, hi]`` of
-PSRs [dB] within the search range. All states of a chunk of images go
-through the attack together as one batch, each with its own budget
-``ε_bt = ‖z_b‖₂·10^(p_bt/20)`` (:meth:`semcom.threats.Threat.perturb_within`,
-the sweep's batched PGD engine), then through the link over evaluation
-channel draws; each state halves its bracket on the outcome. After
-``⌈log2((high − low)/tolerance)⌉`` rounds every bracket is at most
-``tolerance`` wide. A state never broken in the bisection is tested once
-more at the top of the range: still intact there, it is *not broken within
-range* (``+inf``). Images broken on the unattacked link (the same
-evaluation draws) are left out of the statistics.
+PSRs [dB] within the search range. Each round, every image of a chunk is
+probed once, at the midpoint of its widest open bracket, all images in one
+batch, each with its own budget ``ε_b = ‖z_b‖₂·10^(p_b/20)``
+(:meth:`semcom.threats.Threat.perturb_within`, the sweep's batched PGD
+engine), then through the link over evaluation channel draws; every
+threshold whose bracket holds the probe is updated from that one output.
+A bracket ends at most ``tolerance`` wide after ``R = ⌈log2((high −
+low)/tolerance)⌉`` of its own halvings, so a chunk takes between ``R``
+rounds (thresholds whose crossings are close share their probes) and
+``T·R``. A state never broken in the bisection is tested once more at the
+top of the range: still intact there, it is *not broken within range*
+(``+inf``). Images broken on the unattacked link (the same evaluation
+draws) are left out of the statistics.
 
 Monotonicity: PGD's damage is not exactly monotone in the budget (a larger
 ball can end in a different local optimum, a random channel draw can
@@ -22,8 +25,8 @@ of the range) not broken: a crossing known to within one tolerance. To keep
 the function the bisection probes fixed, every round re-uses the same
 attack and evaluation generators on a batch of the same shape, so each
 state sees the same channel and jamming draws at every budget (the last
-check at the top of the range runs on the never-broken states alone, a
-smaller batch, so it sees other draws). A state that
+check at the top of the range runs on the images with a never-broken state
+alone, a smaller batch, so it sees other draws). A state that
 breaks at every probe ends within one tolerance of the range's bottom: read
 it as "at or below the bottom".
 
@@ -73,7 +76,7 @@ class BreakSpec:
 
     @property
     def rounds(self) -> int:
-        """Bisection rounds so that every bracket ends at most ``tolerance_db`` wide."""
+        """``R``: the halvings after which a bracket is at most ``tolerance_db`` wide (a chunk takes R … T·R rounds)."""
         return bisection_rounds(self.low_db, self.high_db, self.tolerance_db)
 
 
@@ -83,7 +86,8 @@ class BreakResult:
 
     ``psr_db [N, T]`` and ``eps [N, T]`` (the latent budget it corresponds to,
     ``+inf`` where not broken); ``broken_clean [N, T]``: broken without an
-    attack (then ``psr_db`` is NaN); ``rounds``: attack runs per state.
+    attack (then ``psr_db`` is NaN); ``rounds``: probe rounds (the most of any
+    chunk; each one attack run per image), besides the top-of-range check.
     """
 
     psr_db: np.ndarray
@@ -93,17 +97,13 @@ class BreakResult:
 
 
 def _broken(out: torch.Tensor, x: torch.Tensor, spec: BreakSpec, context: dict[str, Any]) -> torch.Tensor:
-    """``[T, B]`` whether each output ``out [T·B, C, H, W]`` (threshold-major) is broken."""
-    t_count = len(spec.thresholds)
-    batch = x.shape[0]
+    """``[T, B]``: whether each output ``out [B, C, H, W]`` of ``x [B, C, H, W]`` is broken, per threshold."""
     rows = []
-    for t, (name, value) in enumerate(spec.thresholds):
+    for name, value in spec.thresholds:
         metric = get_metric(name)
-        part = out[t * batch: (t + 1) * batch]
-        needs = {k: context[k] for k in metric.needs}
-        m = metric.fn(part, x, **needs).float()  # [B]
+        m = metric.fn(out, x, **{k: context[k] for k in metric.needs}).float()  # [B]
         rows.append(m <= value if metric.higher_is_better else m >= value)
-    return torch.stack(rows).reshape(t_count, batch)
+    return torch.stack(rows)
 
 
 def bisect_break_power(
@@ -124,8 +124,8 @@ def bisect_break_power(
 ) -> BreakResult:
     """Bisect every image of ``images [N, C, H, W]`` (the first ``spec.samples``) for every threshold.
 
-    Chunks of ``max(1, batch_size // T)`` images go through the attack as
-    ``T·chunk`` states at once. ``labels [N]`` and ``classifier`` feed
+    Chunks of ``batch_size`` images go through the attack at once, each at
+    its own budget, every round. ``labels [N]`` and ``classifier`` feed
     ``accuracy`` (against the true class); ``train`` the ``class:<k>`` targets.
     """
     if attack.kind in SKIPPED_KINDS:
@@ -136,65 +136,75 @@ def bisect_break_power(
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     n = images.shape[0] if spec.samples is None else min(spec.samples, images.shape[0])
     images = images[:n]
-    t_count = len(spec.thresholds)
-    chunk = max(1, batch_size // max(1, t_count))
     link = inference_copy(link)
     threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
-    found_db, found_eps, clean_broken = [], [], []
-    for chunk_index, x in enumerate(images.split(chunk)):
-        x = x.to(device)
-        b = x.shape[0]
-        context: dict[str, Any] = {"classifier": classifier}
-        if labels is not None:
-            context["labels"] = labels[:n][chunk_index * chunk: chunk_index * chunk + b].to(device)
-        attack_seed = derive_seed(seed, "break", attack.name, chunk_index)
-        eval_seed = derive_seed(seed, "break-eval", chunk_index)
-        with torch.no_grad():
-            z = _check_finite(link.transmitter(x), "latents", 0.0)
-            with autocast:
-                clean_ideal = link.receiver(link.mapper.to_symbols(z)).float()
-                clean_out = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed)).float()
-            broken0 = _broken(clean_out.repeat(t_count, 1, 1, 1), x, spec, context)  # [T, B]
-        zz, ref = z.repeat(t_count, 1), clean_ideal.repeat(t_count, 1, 1, 1)  # [T·B, ...]
-
-        def broken_at(db: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-            """``[T, B]`` outcomes at PSRs ``db [T, B]`` (all states, or only ``rows [T·B]``)."""
-            zr, rr, dr = zz, ref, db.reshape(-1)
-            if rows is not None:
-                zr, rr, dr = zz[rows], ref[rows], dr[rows]
-            eps = psr_to_eps(dr.to(zr.dtype), zr)
-            with autocast:
-                delta = threat.perturb_within(zr, rr, eps, torch.Generator(device).manual_seed(attack_seed)).delta
-            with torch.no_grad(), autocast:
-                out = threat.forward(zr, torch.Generator(device).manual_seed(eval_seed))(delta.float())
-            out = _check_finite(out.float(), "outputs", float(dr.max()), "psr_db")
-            if rows is None:
-                return _broken(out, x, spec, context)
-            full = torch.zeros(t_count * b, *out.shape[1:], dtype=out.dtype, device=device)
-            full[rows] = out
-            return _broken(full, x, spec, context).reshape(-1)[rows]
-
-        lo = torch.full((t_count, b), spec.low_db, dtype=torch.float64, device=device)
-        hi = torch.full_like(lo, spec.high_db)
-        for _ in range(spec.rounds):
-            mid = (lo + hi) / 2
-            hit = broken_at(mid)
-            hi, lo = torch.where(hit, mid, hi), torch.where(hit, lo, mid)
-        result = hi.clone()
-        unsure = (hi == spec.high_db).reshape(-1) & ~broken0.reshape(-1)  # never broken on the path
-        if unsure.any():
-            rows = unsure.nonzero().flatten()
-            at_top = broken_at(torch.full_like(lo, spec.high_db), rows)
-            flat = result.reshape(-1)
-            flat[rows] = torch.where(at_top, flat[rows], torch.full_like(flat[rows], math.inf))
-            result = flat.reshape(t_count, b)
-        result = torch.where(broken0, torch.full_like(result, math.nan), result)
-        norms = torch.linalg.vector_norm(z.double(), dim=1)  # [B] ‖z_b‖₂
-        found_db.append(result.T.cpu())
-        found_eps.append((norms[None] * torch.pow(10.0, result / 20)).T.cpu())
+    found_db, found_eps, clean_broken, runs = [], [], [], 0
+    for chunk_index, x in enumerate(images.split(batch_size)):
+        start = chunk_index * batch_size
+        chunk_labels = None if labels is None else labels[start: start + x.shape[0]].to(device)
+        seeds = (derive_seed(seed, "break", attack.name, chunk_index), derive_seed(seed, "break-eval", chunk_index))
+        db, eps, broken0, rounds = _bisect_chunk(threat, x.to(device), chunk_labels, classifier, spec, seeds, autocast)
+        found_db.append(db.T.cpu())
+        found_eps.append(eps.T.cpu())
         clean_broken.append(broken0.T.cpu())
+        runs = max(runs, rounds)
     return BreakResult(torch.cat(found_db).numpy(), torch.cat(found_eps).numpy(),
-                       torch.cat(clean_broken).numpy(), spec.rounds)
+                       torch.cat(clean_broken).numpy(), runs)
+
+
+def _bisect_chunk(
+    threat: Threat, x: torch.Tensor, labels: torch.Tensor | None, classifier, spec: BreakSpec,
+    seeds: tuple[int, int], autocast,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """One chunk ``x [B, C, H, W]``: break PSRs and ε ``[T, B]``, broken-clean ``[T, B]``, rounds.
+
+    ``seeds`` are the attack's and the evaluation channel's, the same at every probe.
+    """
+    link, device = threat.link, x.device
+    attack_seed, eval_seed = seeds
+    t_count, b = len(spec.thresholds), x.shape[0]
+    context: dict[str, Any] = {"classifier": classifier, "labels": labels}
+    with torch.no_grad():
+        z = _check_finite(link.transmitter(x), "latents", 0.0)
+        with autocast:
+            clean_ideal = link.receiver(link.mapper.to_symbols(z)).float()
+            clean_out = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed)).float()
+        broken0 = _broken(clean_out, x, spec, context)  # [T, B]
+
+    def broken_at(db: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """``[T, R]`` outcomes of the images ``rows [R]`` probed at PSRs ``db [R]``."""
+        zr = z[rows]
+        eps = psr_to_eps(db.to(zr.dtype), zr)
+        with autocast:
+            gen = torch.Generator(device).manual_seed(attack_seed)
+            delta = threat.perturb_within(zr, clean_ideal[rows], eps, gen).delta
+        with torch.no_grad(), autocast:
+            out = threat.forward(zr, torch.Generator(device).manual_seed(eval_seed))(delta.float())
+        out = _check_finite(out.float(), "outputs", float(db.max()), "psr_db")
+        return _broken(out, x[rows], spec, {**context, "labels": None if labels is None else labels[rows]})
+
+    lo = torch.full((t_count, b), spec.low_db, dtype=torch.float64, device=device)
+    hi = torch.full_like(lo, spec.high_db)
+    done = broken0 | (hi - lo <= spec.tolerance_db)
+    rounds, every = 0, torch.arange(b, device=device)
+    while not bool(done.all()) and rounds < t_count * (spec.rounds + 1):  # the bound is never reached
+        width = torch.where(done, -math.inf, hi - lo)  # [T, B]
+        widest = width.argmax(0, keepdim=True)  # [1, B] each image probes its widest open bracket
+        probe = ((lo + hi) / 2).gather(0, widest)[0]  # [B]
+        hit = broken_at(probe, every)  # [T, B]: every threshold judged on the same output
+        inside = ~done & (lo < probe) & (probe < hi)
+        hi, lo = torch.where(inside & hit, probe, hi), torch.where(inside & ~hit, probe, lo)
+        done |= hi - lo <= spec.tolerance_db
+        rounds += 1
+    result = hi.clone()
+    unsure = (hi == spec.high_db) & ~broken0  # [T, B] never broken on the path
+    if unsure.any():
+        rows = unsure.any(0).nonzero().flatten()
+        at_top = broken_at(torch.full((rows.numel(),), spec.high_db, dtype=torch.float64, device=device), rows)
+        result[:, rows] = torch.where(unsure[:, rows] & ~at_top, math.inf, result[:, rows])
+    result = torch.where(broken0, torch.full_like(result, math.nan), result)
+    norms = torch.linalg.vector_norm(z.double(), dim=1)  # [B] ‖z_b‖₂
+    return result, norms[None] * torch.pow(10.0, result / 20), broken0, rounds
 
 
 def _quantile(values: np.ndarray, q: float, top: float) -> float | None:

@@ -51,7 +51,8 @@ def _sentence(records: list[dict[str, Any]], jamming: str | None, noun: str) -> 
         return None
     first = next((r for r in attacks if r["attack"] == "pgd-untargeted"), attacks[0])
     top = first["range_db"][1]
-    words = f"On {_link(first)}, {first['attack']} breaks half the {noun} ({criterion(first['metric'], first['threshold'])})"
+    broken_when = criterion(first["metric"], first["threshold"])
+    words = f"On {_link(first)}, {first['attack']} breaks half the {noun} ({broken_when})"
     if first["median_psr_db"] is None:
         words += f" only above {top:g} dB PSR (not within the search range)"
     else:
@@ -92,10 +93,10 @@ def break_power_section(results: dict[str, Any]) -> list[str]:
         "",
         "Per test image, the least budget at which the attack breaks it, found by bisection on a per-image "
         f"budget in [{low:g}, {high:g}] dB PSR to within {records[0]['tolerance_db']:g} dB (the least breaking "
-        "budget on the bisection path; PGD's damage is not exactly monotone in the budget). Median and quartiles "
-        f"over the {records[0]['images'] + records[0]['broken_clean']} images per point that the unattacked link "
-        "carries intact (those broken without an attack are left out); `> X`: that share is not broken "
-        "within the range. Power advantage = jamming's median − the attack's."
+        "budget on the bisection path; PGD's damage is not exactly monotone in the budget). Of the "
+        f"{records[0]['images'] + records[0]['broken_clean']} test images per point, median and quartiles over "
+        "those the unattacked link carries intact (`intact images`; the others are left out); `> X`: that share "
+        "is not broken within the range. Power advantage = jamming's median − the attack's."
         + (" On this ε axis the PSR is the budget's, ε_b = ‖z_b‖·10^(PSR/20)." if axis == "eps" else ""),
         "",
     ]

@@ -50,17 +50,17 @@ def _dense(link, images, attack, grid_db):
 def test_bisected_break_power_matches_a_dense_sweep_of_the_same_images(tiny_vae, mnist, attack):
     """On a deterministic (ideal) link the bisection lands on the dense sweep's first break,
     within one tolerance, for (nearly) every image, and the medians agree within it."""
-    images = mnist[1].images[:40]
+    images = mnist[1].images[:24]
     link = _link(tiny_vae)
     found = _bisect(link, images, attack)
-    step = 0.25
+    step = 0.5
     grid = np.arange(SPEC.low_db, SPEC.high_db + step / 2, step)
     broken, clean_broken = _dense(link, images, attack, grid.tolist())
     assert (found.broken_clean.T == clean_broken).all(), "the same images are broken without an attack"
     first = np.where(broken.any(0), grid[broken.argmax(0)], np.inf)  # [T, N] least broken grid PSR
     bisected = found.psr_db.T  # [T, N]
     intact = ~clean_broken
-    assert intact.sum() >= 20, "most digits survive the clean link"
+    assert intact.sum() >= 24, "most digits survive the clean link (of 2 × 24 states)"
     both = intact & np.isfinite(first) & np.isfinite(bisected)
     assert (np.isfinite(first) == np.isfinite(bisected))[intact].all(), "the same images break within range"
     close = np.abs(bisected - first)[both] <= SPEC.tolerance_db + step
@@ -77,7 +77,7 @@ def test_bisected_break_power_matches_a_dense_sweep_of_the_same_images(tiny_vae,
 @pytest.mark.parametrize(("kind", "snr_db"), [("ideal", None), ("awgn", 20.0)])
 def test_untargeted_pgd_breaks_with_less_power_than_gaussian_jamming(tiny_vae, mnist, kind, snr_db):
     link = _link(tiny_vae, kind, snr_db)
-    images = mnist[1].images[:60]
+    images = mnist[1].images[:40]
     entries = []
     for attack in (AttackSpec("pgd-untargeted", "pgd"), AttackSpec("gaussian", "gaussian")):
         records = summarise(_bisect(link, images, attack), SPEC, budget_axis="eps")

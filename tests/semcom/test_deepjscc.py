@@ -121,7 +121,7 @@ def test_a_bandwidth_ratio_that_does_not_fit_the_data_is_one_line_exit_2(tmp_pat
     doc = {"name": "bad", "data": {"test_samples": 10},
            "models": [{"variant": "deepjscc", "bandwidth_ratio": 0.1, "epochs": 1}],
            "channels": [{"kind": "awgn", "snr_db": [10]}],
-           "adversary": {"psr_db": [-10], "attacks": [{"kind": "gaussian"}]}}
+           "adversary": {"psr_db": [-10, 0], "attacks": [{"kind": "gaussian"}]}}
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(doc))
     result = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "run")], catch_exceptions=False)

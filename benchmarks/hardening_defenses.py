@@ -40,6 +40,7 @@ DEFENSES = {  # label: (kind, settings, eps, steps)
     "noise ε2": ("noise", {}, 2.0, 5),
     "consistency β1 ε1": ("consistency", {"beta": 1.0}, 1.0, 5),
     "pgd-matched ε2 T10": ("pgd-matched", {}, 2.0, 10),
+    "smoothing σ0.5 M4": ("smoothing", {"sigma": 0.5, "draws": 4}, 0.0, 5),
     "smoothing σ0.5 M8": ("smoothing", {"sigma": 0.5, "draws": 8}, 0.0, 5),
     "adversarial-multi-eps ε2": ("adversarial-multi-eps", {}, 2.0, 5),
     "consistency β4 ε1": ("consistency", {"beta": 4.0}, 1.0, 5),
@@ -50,7 +51,7 @@ EPS = [0.0, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
 """ε = 0 and the upper half of jammed_mnist's sweep 0…2 (11 points); PGD at one ε does not depend on the others."""
 
 
-def measure(seeds, only, out: Path) -> dict:
+def measure(seeds, only, links, out: Path) -> dict:
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "jammed_mnist.yaml")
     spec = DataSpec(name=sc.data.name, seed=sc.seed, train_size=sc.data.train_samples,
                     test_size=sc.data.test_samples)
@@ -60,30 +61,30 @@ def measure(seeds, only, out: Path) -> dict:
     base = get_or_train(train_config(sc.models[0], sc.seed), train.images, data_key, store, progress=False)
     results = json.loads(out.read_text()) if out.exists() else {}
     attack = AttackSpec(name="pgd", kind="pgd")
-    for label, (kind, settings, eps, steps) in DEFENSES.items():
-        if only and label not in only:
+    plan = [(label, link_name, seed) for link_name in links for seed in seeds for label in DEFENSES
+            if not only or label in only]
+    for label, link_name, seed in plan:  # seeds before defences: an interrupted run has whole seeds
+        kind, settings, eps, steps = DEFENSES[label]
+        channel, snr = LINKS[link_name]
+        key = f"{label}|{link_name}|{seed}"
+        if key in results:
             continue
-        for link_name, (channel, snr) in LINKS.items():
-            for seed in seeds:
-                key = f"{label}|{link_name}|{seed}"
-                if key in results:
-                    continue
-                cfg = hardening_config(kind, settings, eps=eps, steps=steps, seed=seed, **COMMON)
-                link_key = {**channel.model_dump(mode="json"), "snr_db": snr}
-                t0 = time.perf_counter()
-                hardened = get_or_harden(base, lambda t, c=channel, s=snr: build_link(t, c, s), link_key,
-                                         train.images, cfg, store, progress=False)
-                t1 = time.perf_counter()
-                link = build_link(hardened, channel, snr)
-                res = sweep_attack(link, test.images, attack, EPS, norm="l2", metric_names=["ssim", "psnr"],
-                                   batch_size=250, seed=derive_seed(seed, link_name))
-                t2 = time.perf_counter()
-                results[key] = {"eps": EPS, "ssim": [m["ssim"] for m in res.metrics],
-                                "psnr": [m["psnr"] for m in res.metrics],
-                                "harden_s": t1 - t0, "sweep_s": t2 - t1}
-                out.write_text(json.dumps(results, indent=1))
-                print(f"{key}: SSIM {results[key]['ssim'][-1]:.3f} at ε=2, harden {t1 - t0:.0f} s, "
-                      f"sweep {t2 - t1:.0f} s", flush=True)
+        cfg = hardening_config(kind, settings, eps=eps, steps=steps, seed=seed, **COMMON)
+        link_key = {**channel.model_dump(mode="json"), "snr_db": snr}
+        t0 = time.perf_counter()
+        hardened = get_or_harden(base, lambda t, c=channel, s=snr: build_link(t, c, s), link_key,
+                                 train.images, cfg, store, progress=False)
+        t1 = time.perf_counter()
+        link = build_link(hardened, channel, snr)
+        res = sweep_attack(link, test.images, attack, EPS, norm="l2", metric_names=["ssim", "psnr"],
+                           batch_size=250, seed=derive_seed(seed, link_name))
+        t2 = time.perf_counter()
+        results[key] = {"eps": EPS, "ssim": [m["ssim"] for m in res.metrics],
+                        "psnr": [m["psnr"] for m in res.metrics],
+                        "harden_s": t1 - t0, "sweep_s": t2 - t1}
+        out.write_text(json.dumps(results, indent=1))
+        print(f"{key}: SSIM {results[key]['ssim'][-1]:.3f} at ε=2, harden {t1 - t0:.0f} s, "
+              f"sweep {t2 - t1:.0f} s", flush=True)
     return results
 
 
@@ -132,11 +133,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--only", nargs="*", default=None, help="defence labels to run (default: all)")
+    ap.add_argument("--links", nargs="+", default=list(LINKS), choices=list(LINKS))
     ap.add_argument("--out", type=Path, default=Path("hardening_defenses.json"))
     ap.add_argument("--table", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    results = json.loads(args.table.read_text()) if args.table else measure(args.seeds, args.only, args.out)
+    results = json.loads(args.table.read_text()) if args.table else measure(args.seeds, args.only, args.links, args.out)
     print(table(results))
 
 

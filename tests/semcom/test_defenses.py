@@ -122,6 +122,7 @@ def test_link_passes_its_generator_to_a_smoothed_receiver():
     assert torch.equal(one, two)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["consistency", "pgd-matched", "smoothing"])
 def test_new_defences_make_the_controls_optimizer_steps_and_store_their_receiver(kind, tmp_path, monkeypatch):
     """Same data, epochs, k → the same number of Adam steps as ``finetune``; the store round-trips."""

@@ -52,6 +52,10 @@ class Channel(nn.Module):
     is_random: ClassVar[bool] = False
     #: True when ``snr_db`` must be given (``None`` is then an error).
     requires_snr: ClassVar[bool] = False
+    #: True when :meth:`receive` maps symbols to same-shaped symbols differentiably and a
+    #: jammer has the signal's shape; False for the digital link, whose receiver makes hard
+    #: decisions and whose jammer acts on its own QAM symbols (``channels.digital``).
+    symbol_channel: ClassVar[bool] = True
 
     def __init__(self, *, equalizer: str = "lmmse") -> None:
         super().__init__()

@@ -120,6 +120,7 @@ class DigitalChannel(Channel):
 
     is_random = True
     requires_snr = True
+    symbol_channel = False
 
     def __init__(
         self,
@@ -240,11 +241,14 @@ class DigitalChannel(Channel):
         given, is a jammer's QAM-symbol signal ``[B, channel_uses(2s)]``.
         """
         check_complex(x, "x")
-        values = torch.view_as_real(x).reshape(x.shape[0], -1)  # [B, 2s]
+        if x.numel() == 0:
+            return torch.zeros_like(x)
+        lead = x.shape[:-1]  # one codeword per row: leading dims are flattened into rows
+        values = torch.view_as_real(x).reshape(math.prod(lead), -1)  # [B, 2s]
         qam = self.encode(values)
         y, h = self(qam, snr_db=snr_db, generator=generator, return_h=True, jam=jam)
         u = self.detect(y, h, no=self.noise_variance(snr_db), num_values=values.shape[1])
-        return torch.complex(u[:, 0::2], u[:, 1::2]).to(x.dtype)
+        return torch.complex(u[:, 0::2], u[:, 1::2]).to(x.dtype).reshape(x.shape)
 
     def extra_repr(self) -> str:
         return (f"bits={self.bits}, code_rate={self.code_rate:g}, qam_order={self.qam_order}, "

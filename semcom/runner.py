@@ -20,7 +20,7 @@ import logging
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from semcom.scenario import ModelConfig, Scenario, ScenarioError
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
 from semcom.sweep import AttackSpec, SweepResult, derive_seed
 from semcom.threats import CLASS_TARGET
-from semcom.training import TrainConfig
+from semcom.training import TrainConfig, train_spec
 from semcom.training_settings import check_model_shapes, trained_models, training_settings
 
 __all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
@@ -230,7 +230,7 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         if m.name not in plugins:
             model += f"@r{point.replicate}" if point.replicate else ""
             cfg = train_config(m, sc.seed)
-            plan.models[model] = f"train:{config_key(asdict(cfg))}"
+            plan.models[model] = f"train:{config_key(train_spec(cfg))}"
             plan.train[plan.models[model]] = TrainJob(cfg, data_key)
         receiver = model
         if d.kind != "none":

@@ -35,7 +35,7 @@ def test_make_channel_unknown_name_lists_valid_ones() -> None:
     with pytest.raises(ValueError) as info:
         make_channel("foo")
     assert str(info.value) == f"`channel` must be one of {valid}; got 'foo'"
-    assert "'awgn', 'ideal', 'rayleigh'" in str(info.value)
+    assert "'awgn', 'digital', 'ideal', 'rayleigh'" in str(info.value)
     with pytest.raises(ValueError, match="`channel` must be one of"):
         make_channel(3)  # type: ignore[arg-type]
 

@@ -244,11 +244,12 @@ def test_sigterm_stops_like_ctrl_c_and_the_rerun_resumes(tiny, tmp_path, monkeyp
         return real(*args, **kwargs)
 
     monkeypatch.setattr(semcom.jobs, "sweep_attack", terminated_at_the_second)
+    before = signal.getsignal(signal.SIGTERM)  # not SIG_DFL once another test has started Ray
     code, output = _invoke("run", scenario, "--out", out)
     assert code == 143
     assert _one_line(output) == ("error: interrupted by SIGTERM: the finished grid points are kept in the "
                                  "run folder's journal; run again to resume")
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "the handler is removed after the run"
+    assert signal.getsignal(signal.SIGTERM) is before, "the handler in place before the run is restored"
     assert len((out / "journal.jsonl").read_text().splitlines()) == 1
     monkeypatch.setattr(semcom.jobs, "sweep_attack", real)
     code, output = _invoke("run", scenario, "--out", out)

@@ -212,12 +212,12 @@ def test_latent_records_and_figures_are_redrawn(finished_run):
     results = json.loads((out / "results.json").read_text())
     assert results["unavailable_metrics"] == {}
     records = results["latent_difference"]
-    assert len(records) == 2 * 2 * 3  # one per grid point (Eq. 7 per ε and latent dimension)
+    assert len(records) == 3 * 2 * 3  # one per grid point, the control's included (Eq. 7 per ε and dimension)
     for r in records:
         assert r["eps"] == [0, 0.5, 1.0] and len(r["mean_abs_delta"]) == 3
         assert all(len(row) == 4 for row in r["mean_abs_delta"])  # latent_dim 4
         assert all(v == 0 for v in r["mean_abs_delta"][0])
-    assert len(list((out / "samples").glob("*_latents.npy"))) == 12
+    assert len(list((out / "samples").glob("*_latents.npy"))) == 18
     figures = sorted(p.name for p in (out / "figures").glob("*.png")
                      if p.name.startswith(("latent_diff_", "tsne_")))
     assert len(figures) == 2 * 4  # one of each per link

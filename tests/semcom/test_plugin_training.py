@@ -75,7 +75,8 @@ def _jammed_mnist(model: dict) -> dict:
     doc["adversary"]["eps"] = {"start": 0.0, "stop": 2.0, "num": 3}
     for attack in doc["adversary"]["attacks"]:
         attack.setdefault("steps", 3) if attack["kind"] == "pgd" else None
-    doc["defenses"][1].update(epochs=1, steps=2)
+    doc["defenses"][1].update(epochs=1)
+    doc["break_power"] = {"samples": 10}
     doc["report"] = {"grid_samples": 2}
     return doc
 

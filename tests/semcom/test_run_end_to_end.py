@@ -220,7 +220,7 @@ def test_latent_records_and_figures_are_redrawn(finished_run):
     assert len(list((out / "samples").glob("*_latents.npy"))) == 18
     figures = sorted(p.name for p in (out / "figures").glob("*.png")
                      if p.name.startswith(("latent_diff_", "tsne_")))
-    assert len(figures) == 2 * 4  # one of each per link
+    assert len(figures) == 3 * 2 * 2  # latent_diff and tsne per receiver (the control included) and link
     report = (out / "report.md").read_text()
     assert all(f"(figures/{name})" in report for name in figures)
     for name in figures:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["DEFAULT_THRESHOLDS", "BreakPowerConfig", "bisection_rounds", "check_thresholds", "resolved_thresholds"]
+__all__ = ["DEFAULT_THRESHOLDS", "BreakPowerConfig", "bisection_rounds", "check_defenses", "check_thresholds", "covers",
+           "resolved_thresholds"]
 
 DEFAULT_THRESHOLDS = {"ssim": 0.5, "psnr": 15.0, "accuracy": 0.0}
 """An image is broken at SSIM ≤ 0.5, PSNR ≤ 15 dB, or misclassified (per-image accuracy ≤ 0)."""
@@ -49,6 +50,10 @@ class BreakPowerConfig(BaseModel):
     bracket's top, known to within it (about log2(range / tolerance) attack runs per image)."""
     samples: int | None = Field(100, ge=1, le=100_000)
     """Test images per grid point (the first of the test split); unset: all."""
+    defenses: list[str] | None = None
+    """Defence kinds whose receivers get break power, e.g. ``[none]`` for the receivers as trained
+    (a smoothed receiver costs ``draws`` times an undefended one per attack run); each must be the
+    kind of one of the scenario's ``defenses``. Unset: every receiver."""
 
     @field_validator("range_db")
     @classmethod
@@ -71,6 +76,19 @@ class BreakPowerConfig(BaseModel):
 def bisection_rounds(low_db: float, high_db: float, tolerance_db: float) -> int:
     """Halvings of ``[low_db, high_db]`` until a bracket is at most ``tolerance_db`` wide."""
     return max(0, math.ceil(math.log2((high_db - low_db) / tolerance_db)))
+
+
+def check_defenses(cfg: BreakPowerConfig, kinds: Sequence[str]) -> str | None:
+    """Why ``cfg.defenses`` names a kind the scenario's ``defenses`` lack (one line), or None."""
+    for kind in cfg.defenses or ():
+        if kind not in kinds:
+            return f"break_power.defenses: {kind!r} is not the kind of any of the scenario's defenses {sorted(set(kinds))}"
+    return None
+
+
+def covers(cfg: BreakPowerConfig, defense_kind: str) -> bool:
+    """Whether receivers hardened by ``defense_kind`` get break power under ``cfg``."""
+    return cfg.defenses is None or defense_kind in cfg.defenses
 
 
 def check_thresholds(cfg: BreakPowerConfig, metrics: Sequence[str]) -> str | None:

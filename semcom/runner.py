@@ -29,6 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from semcom.break_power import break_power_records, break_spec
+from semcom.break_power_config import covers
 from semcom.certificate import certify_draws
 from semcom.controls import comparisons, with_controls
 from semcom.executors import Executor, InProcessExecutor, JobEnv
@@ -244,7 +245,7 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
             point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
             tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
             adv.budget_axis, adv.placement, sc.precision, certify=certify_draws(sc, d, ch, at),
-            break_power=break_spec(sc, at, metrics)))
+            break_power=break_spec(sc, at, metrics) if covers(sc.break_power, d.kind) else None))
     return plan
 
 

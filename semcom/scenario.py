@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from semcom.break_power_config import BreakPowerConfig, bisection_rounds, check_thresholds, resolved_thresholds
+from semcom.break_power_config import (BreakPowerConfig, bisection_rounds, check_defenses, check_thresholds,
+                                       covers, resolved_thresholds)
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
@@ -813,7 +814,7 @@ class Scenario(_Frozen):
         states = min(bp.samples or n_test, n_test) * len(resolved_thresholds(bp, self.metrics))
         runs = bisection_rounds(*bp.range_db, bp.tolerance_db) + 1
         per_link = sum(a.passes for a in self.adversary.attacks if a.kind != "universal")
-        return links * len(self.defenses) * per_link * states * runs
+        return links * sum(covers(bp, d.kind) for d in self.defenses) * per_link * states * runs
 
 
 def _one_of(value: str, registry: dict) -> str:
@@ -887,7 +888,8 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
         # a whole-scenario check may name the key itself (an error with a `key_path`)
         where = getattr(first.get("ctx", {}).get("error"), "key_path", None) or _key_path(first["loc"])
         raise ScenarioError(f"{source}: {where}: {_describe(first)}") from None
-    if problem := check_thresholds(sc.break_power, sc.metrics):
+    if problem := (check_thresholds(sc.break_power, sc.metrics)
+                   or check_defenses(sc.break_power, [d.kind for d in sc.defenses])):
         raise ScenarioError(f"{source}: {problem}")
     return sc
 

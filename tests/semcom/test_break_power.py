@@ -131,6 +131,7 @@ BAD = [
     ({"tolerance_db": 0}, "break_power.tolerance_db: must be > 0.0; got 0"),
     ({"samples": 0}, "break_power.samples: must be ≥ 1; got 0"),
     ({"bisect": True}, "break_power.bisect: unknown key"),
+    ({"defenses": ["smoothing"]}, "break_power.defenses: 'smoothing' is not the kind of any of the scenario's defenses"),
 ]
 
 
@@ -161,6 +162,19 @@ def test_thresholds_default_to_the_computed_metrics_and_the_range_to_minus_40_to
     assert sc.break_power.range_db == [-40.0, 10.0] and sc.break_power.enabled
     off = parse_scenario({**VALID, "break_power": {"enabled": False}}, "x.yaml")
     assert off.decoder_passes() < sc.decoder_passes(), "the bisections are counted in the study's work"
+
+
+def test_break_power_defenses_limits_the_bisections_to_those_receivers():
+    from semcom.break_power_config import covers
+    from semcom.scenario import parse_scenario
+
+    doc = {**VALID, "defenses": [{"kind": "none"}, {"kind": "noise", "eps": 1.0, "epochs": 1}]}
+    every = parse_scenario(doc, "x.yaml")
+    undefended = parse_scenario({**doc, "break_power": {"defenses": ["none"]}}, "x.yaml")
+    assert covers(every.break_power, "noise") and not covers(undefended.break_power, "noise")
+    assert covers(undefended.break_power, "none")
+    # the hardened receiver's bisections are no longer counted in the study's work
+    assert undefended.decoder_passes() < every.decoder_passes()
 
 
 RUN = {

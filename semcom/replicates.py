@@ -77,6 +77,7 @@ def add_replicates(results: dict[str, Any], docs: list[dict[str, Any]]) -> dict[
         "count": len(docs), "spread": SPREAD, "seeds": [d["seeds"] for d in docs],
         "points": [{**p, "replicate": r} for r, d in enumerate(docs) for p in d["points"]],
         "aaddc": [{**a, "replicate": r} for r, d in enumerate(docs) for a in d["aaddc"]],
+        "certificates": [{**c, "replicate": r} for r, d in enumerate(docs) for c in d.get("certificates", [])],
     }
     return results
 

@@ -19,7 +19,7 @@ import numpy as np
 from semcom.break_power_report import break_power_section
 from semcom.figures import plot_dd_curves, plot_image_grid
 from semcom.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
-from semcom.hardening_report import control_section
+from semcom.hardening_report import certificate_section, control_section
 from semcom.link_resources import links_section, side_by_side_figure
 from semcom.snr_figure import snr_figures, training_section
 from semcom.store import atomic_write_text, config_key
@@ -139,6 +139,7 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
             lines.append(f"| {attack} | " + " | ".join(_fmt_spread(row[m], 4) for m in metrics) + " |")
         lines.append("")
     lines += control_section(results)
+    lines += certificate_section(results)
     lines += _hardening_section(results, metrics)
     lines += _gap_section(results, metrics)
     lines += training_section(results)

@@ -132,3 +132,29 @@ def test_a_smoothing_run_records_certified_beside_empirical_per_eps(tmp_path):
     for r in rows:  # the M = 2 estimate's Monte-Carlo error is not bounded here: see the test above
         assert 0 < r["empirical_mse"] and r["certified_mse"] <= r["trivial_mse"] + 1e-9
     assert rows[0]["certified_mse"] < rows[1]["certified_mse"]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "## Certified vs empirical damage (smoothed receivers)" in report
+    assert "| ε | certified MSE | empirical MSE |" in report
+
+
+def _cert(empirical_mse: float) -> dict:
+    row0 = {"eps": 0.0, "certified_mse": 0.01, "certified_psnr": 20.0, "trivial_mse": 0.6,
+            "empirical_mse": 0.005, "empirical_psnr": 23.0}
+    row1 = {"eps": 1.0, "certified_mse": 0.05, "certified_psnr": 13.0, "trivial_mse": 0.6,
+            "empirical_mse": empirical_mse, "empirical_psnr": 15.0}
+    return {"model": "m", "defense": "smoothing", "channel": "ideal", "snr_db": None, "attack": "pgd-untargeted",
+            "sigma": 0.5, "n": 100, "alpha": 0.05, "bound": "clopper-pearson", "images": 4,
+            "per_eps": [row0, row1]}
+
+
+def test_the_report_says_where_the_bound_holds_and_flags_a_violation():
+    from semcom.hardening_report import certificate_section
+
+    sound = "\n".join(certificate_section({"certificates": [_cert(0.03)]}))
+    assert "holds at every ε in every replicate (1)" in sound and "PSNR ≥ 13.00 dB" in sound
+    assert "violated" not in sound
+    # one replicate above its bound is a violation even when the mean over replicates is below it
+    broken = {"certificates": [_cert(0.03)], "replicates": {"certificates": [_cert(0.01), _cert(0.08)]}}
+    text = "\n".join(certificate_section(broken))
+    assert "**The certificate is violated** at ε = 1" in text
+    assert certificate_section({"certificates": []}) == []

@@ -5,7 +5,7 @@ import torch
 
 from channels import make_channel
 from semcom.link import Link
-from semcom.sweep import AttackSpec, sweep_attack
+from semcom.study.sweep import AttackSpec, sweep_attack
 
 EPS = [0.0, 0.5, 1.0, 2.0]
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from channels import make_channel
-from semcom.latent_report import tsne_2d
 from semcom.link import Link
-from semcom.sweep import AttackSpec, sweep_attack
+from semcom.report.latent_report import tsne_2d
+from semcom.study.sweep import AttackSpec, sweep_attack
 
 EPS = [0.0, 0.5, 1.5]
 

@@ -1,0 +1,1 @@
+"""Attacks: threats on the latent and the break-power search."""

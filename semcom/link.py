@@ -11,6 +11,7 @@ mapping of ``δ`` through its own channel (docs/design.md §3, "Budget" and
 
 from __future__ import annotations
 
+import importlib
 from contextlib import AbstractContextManager, nullcontext
 from copy import deepcopy
 
@@ -183,6 +184,10 @@ def transceiver(trained) -> tuple[Transmitter, Receiver]:
 LINK_KINDS: dict[str, type[Link]] = {}
 """Link classes for channel kinds whose transmitted signal is not the latent (default :class:`Link`)."""
 
+_BUILTIN_LINK_KINDS = ("semcom.digital_link",)
+"""Modules that register the built-in link kinds; loaded by name on first use, as the defences'
+built-ins are: they import this module, so importing them here would be an import circle."""
+
 
 def register_link_kind(kind: str):
     """Class decorator: build links over channel ``kind`` with this :class:`Link` subclass."""
@@ -197,7 +202,9 @@ def register_link_kind(kind: str):
 def build_link(trained, channel_cfg, snr_db: float | None) -> Link:
     """The :class:`Link` of a stored model (``TrainedModel``) on a scenario's channel entry."""
     from channels import make_channel
-    from semcom import digital_link  # noqa: F401  (registers the digital link)
+
+    for name in _BUILTIN_LINK_KINDS:
+        importlib.import_module(name)
 
     channel = make_channel(channel_cfg.kind, **channel_cfg.settings())
     return LINK_KINDS.get(channel_cfg.kind, Link).from_trained(trained, channel, snr_db=snr_db)

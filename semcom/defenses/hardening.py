@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 
 from semcom.defenses import DEFENSES, Defense, defense_kinds, get_defense
 from semcom.link import Link
-from semcom.models.training import TrainedModel, minibatches
+from semcom.models.trained import TrainedModel, minibatches
 from semcom.study.store import ModelStore, config_key
 
 __all__ = ["HardeningConfig", "SettingsHardeningConfig", "DEFENSES", "hardening_config", "make_defense",

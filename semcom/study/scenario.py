@@ -17,7 +17,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from semcom.study.break_power_config import BreakPowerConfig, bisection_rounds, check_thresholds, resolved_thresholds
+from semcom.study.break_power_config import (
+    PSR_DB_RANGE,
+    BreakPowerConfig,
+    bisection_rounds,
+    check_thresholds,
+    resolved_thresholds,
+)
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
@@ -28,9 +34,6 @@ whole study's work, see :meth:`Scenario.decoder_passes`)."""
 
 NOMINAL_SPLIT = 10_000
 """Images assumed for a split whose size a scenario leaves open (MNIST's test split)."""
-
-PSR_DB_RANGE = (-100.0, 60.0)
-"""The PSRs [dB] a ``psr_db`` sweep may hold."""
 
 LATENT_DIMS = {"fashion-mnist": 30, "celeba": 128}
 """Latent size of a model entry without ``latent_dim``, per data set (paper §3.1.2); else 10."""

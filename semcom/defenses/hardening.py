@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from semcom import speed
 from semcom.defenses import DEFENSES, Defense, defense_kinds, get_defense
 from semcom.link import Link
 from semcom.models.trained import TrainedModel, minibatches
@@ -106,19 +107,28 @@ def adversarial_decoder_step(
     gen: torch.Generator,
     *,
     receiver: nn.Module,
+    attack: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> float:
     """One receiver update on the defence's loss (:meth:`semcom.defenses.Defense.loss`).
 
     ``deliver(z) -> x̂`` is everything after the adversary (channel and
-    ``receiver``). Perturbations are computed with ``receiver`` in eval mode;
+    ``receiver``). Perturbations are computed with ``receiver`` in eval mode,
+    through ``attack`` where given (the speed route's copy, :mod:`semcom.speed`);
     the update runs in the mode the receiver had.
     """
-    loss = make_defense(cfg).loss(deliver, z, x, gen, receiver)
+    loss = make_defense(cfg).loss(deliver, z, x, gen, receiver, attack)
     return _update(loss, optimizer)
 
 
-def _step(defense: Defense, deliver, z, x, optimizer, gen, receiver) -> float:
-    return _update(defense.loss(deliver, z, x, gen, receiver), optimizer)
+def _step(defense: Defense, deliver, z, x, optimizer, gen, receiver, attack) -> float:
+    return _update(defense.loss(deliver, z, x, gen, receiver, attack), optimizer)
+
+
+def _attack_deliver(link: Link, gen: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """``link.deliver`` through the speed route's frozen copy of the link as it is now, or None
+    (the link itself) where the route leaves hardening on the trained modules (:mod:`semcom.speed`)."""
+    view = speed.training_view(link)
+    return None if view is None else (lambda latent: view.deliver(latent, generator=gen))
 
 
 def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
@@ -164,7 +174,7 @@ def harden_receiver(
             clean_loss.backward()
             optimizer.step()
             for _ in range(cfg.k):
-                total += _step(defense, deliver, z, x, optimizer, gen, decoder) * len(idx)
+                total += _step(defense, deliver, z, x, optimizer, gen, decoder, _attack_deliver(link, gen)) * len(idx)
         bar.set_postfix(adv_loss=f"{total / (images.shape[0] * cfg.k):.2f}")
     link.receiver.decoder = decoder
     return decoder.eval()
@@ -188,7 +198,8 @@ def get_or_harden(
     model's decoder is the defence's inference receiver (the stored tensors are
     those of the plain decoder inside it).
     """
-    spec = {"kind": "hardened-receiver", "base": trained.key, "link": link_key, "defense": asdict(cfg)}
+    spec = {"kind": "hardened-receiver", "base": trained.key, "link": link_key, "defense": asdict(cfg),
+            **speed.store_key_part()}
     key = config_key(spec)
     model = copy.deepcopy(trained.model)
     entry = store.load(key)

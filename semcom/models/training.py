@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from semcom import speed
 from semcom.defenses.hardening import HardeningConfig, adversarial_decoder_step
 from semcom.models import Autoencoder
 from semcom.models.trained import TrainedModel, minibatches
@@ -213,7 +214,8 @@ def _algorithm1(adv) -> Callable[[Autoencoder, torch.Tensor], None]:
             z = model.encode(x)
         model.train()
         for _ in range(adv.k):
-            adversarial_decoder_step(model.decoder, z, x, adv, state["opt"], state["gen"], receiver=model.decoder)
+            adversarial_decoder_step(model.decoder, z, x, adv, state["opt"], state["gen"], receiver=model.decoder,
+                                     attack=speed.training_view(model.decoder))
 
     return step
 
@@ -244,7 +246,8 @@ def get_or_train(
     The metadata records the power normalisation (``power``), the training channel
     (``train_channel``, None without one) and the per-epoch losses (``history``).
     """
-    spec = {"kind": "autoencoder", "train": train_spec(cfg), "data": data_key}
+    spec = {"kind": "autoencoder", "train": train_spec(cfg), "data": data_key,
+            **(speed.store_key_part() if cfg.adversarial is not None else {})}
     key = config_key(spec)
     entry = store.load(key)
     if entry is not None:

@@ -1,12 +1,22 @@
-"""Frozen transposed convolutions by route: same outputs and input gradients as torch's, only where eligible."""
+"""The speed routes (semcom/speed.py): frozen transposed convolutions by route (same outputs and input
+gradients as torch's, only where eligible), and the one switch that gives sweeps and hardening alike a route."""
 
 import pytest
 import torch
 from torch import nn
 
-from semcom.link import inference_copy
 from semcom.models.nets import ConvDecoder
-from semcom.speed import NARROW_OUTPUT, FastConvTranspose2d, fast_transposed_convs
+from semcom.speed import (
+    NARROW_OUTPUT,
+    SPEED_ENV,
+    FastConvTranspose2d,
+    fast_for,
+    fast_transposed_convs,
+    inference_copy,
+    speed_setting,
+    store_key_part,
+    training_view,
+)
 
 
 def _frozen(*args, **kwargs):
@@ -109,3 +119,81 @@ def test_the_attack_copy_of_the_paper_decoder_uses_it_and_the_original_does_not(
     assert not any(isinstance(m, FastConvTranspose2d) for m in decoder.modules())
     z = torch.randn(6, 10)
     torch.testing.assert_close(fast(z), decoder(z), atol=1e-5, rtol=1e-5)
+
+
+def _fast(module: nn.Module) -> bool:
+    return any(isinstance(m, FastConvTranspose2d) for m in module.modules())
+
+
+def test_the_switch_defaults_to_todays_routes_and_a_bad_value_names_the_variable(monkeypatch):
+    monkeypatch.delenv(SPEED_ENV, raising=False)
+    assert speed_setting() == "sweeps" and fast_for("sweep") and not fast_for("hardening")
+    assert store_key_part() == {}, "default store keys stay as they were"
+    monkeypatch.setenv(SPEED_ENV, "fastest")
+    with pytest.raises(ValueError, match=r"^\$SEMCOM_SPEED must be one of sweeps, all, off; got 'fastest'$"):
+        inference_copy(nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize(("setting", "sweep", "hardening"), [("sweeps", True, False), ("all", True, True),
+                                                             ("off", False, False)])
+def test_each_stage_takes_the_route_the_switch_gives_it(monkeypatch, setting, sweep, hardening):
+    monkeypatch.setenv(SPEED_ENV, setting)
+    decoder = ConvDecoder(10, 1, 28).eval()
+    copy = inference_copy(decoder)
+    assert _fast(copy) == sweep and not copy.training and not any(p.requires_grad for p in copy.parameters())
+    view = training_view(decoder)
+    assert (view is not None) == hardening and (view is None or _fast(view))
+    assert store_key_part() == ({"speed": "fast"} if hardening else {})
+    z = torch.randn(4, 10, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(copy(z), decoder(z), atol=1e-5, rtol=1e-5)
+
+
+def test_a_bad_switch_is_one_line_exit_2(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from semcom.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nmodels: [{latent_dim: 4, epochs: 1}]\nadversary: {eps: [0, 1], attacks: [{kind: pgd}]}\n")
+    monkeypatch.setenv(SPEED_ENV, "warp")
+    result = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == ["error: $SEMCOM_SPEED must be one of sweeps, all, off; got 'warp'"]
+    assert not (tmp_path / "run").exists()
+
+
+def _count_fast_calls(monkeypatch) -> list[int]:
+    calls = [0]
+    forward = FastConvTranspose2d.forward
+
+    def counted(self, x):
+        calls[0] += 1
+        return forward(self, x)
+
+    monkeypatch.setattr(FastConvTranspose2d, "forward", counted)
+    return calls
+
+
+@pytest.mark.parametrize("setting", ["sweeps", "all"])
+def test_hardening_attacks_by_the_route_the_switch_gives_and_keys_say_so(tiny_vae, mnist, monkeypatch, tmp_path,
+                                                                          setting):
+    """By default hardening's PGD runs through the trained decoder (no fast layer is called, the numbers
+    and store key are today's); under ``all`` through the fast copy, the sweep's numerics."""
+    import copy
+    import dataclasses
+
+    from semcom.defenses.hardening import get_or_harden, hardening_config
+    from semcom.link import build_link
+    from semcom.study.scenario import ChannelConfig
+    from semcom.study.store import ModelStore
+
+    monkeypatch.setenv(SPEED_ENV, setting)
+    calls = _count_fast_calls(monkeypatch)
+    train, _ = mnist
+    own = dataclasses.replace(tiny_vae, model=copy.deepcopy(tiny_vae.model))
+    channel = ChannelConfig(kind="awgn", snr_db=[20.0])
+    cfg = hardening_config("adversarial", eps=1.0, steps=2, epochs=1)
+    hardened = get_or_harden(own, lambda t: build_link(t, channel, 20.0), {"l": 1}, train.images[:64], cfg,
+                             ModelStore(tmp_path), progress=False)
+    assert (calls[0] > 0) == (setting == "all"), calls
+    assert ("speed" in hardened.meta) == (setting == "all") and hardened.meta.get("speed", "fast") == "fast"

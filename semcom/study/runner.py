@@ -43,6 +43,7 @@ from semcom.report.gap import equal_damage_table
 from semcom.study.executors import Executor, InProcessExecutor, JobEnv
 from semcom.study.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.study.replicates import add_replicates, mean_entries, replicate_scenarios
+from semcom.study.results import Results
 from semcom.study.run_files import point_files_intact
 from semcom.study.run_lock import LOCK_NAME, RunFolderLock
 from semcom.study.scenario import ModelConfig, Scenario, ScenarioError
@@ -403,7 +404,7 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
             areas.append({**head, "metric": name, "value": value, "baseline": base})
     jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
     axis = sc.adversary.budget_axis
-    gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
+    gaps = equal_damage_table(Results.from_points(points, resolved, axis), available)
     certificates = [{**{k: e[k] for k in labels}, **e["certificate"]} for e in entries if "certificate" in e]
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,

@@ -86,9 +86,13 @@ class AdversarialTrainingConfig(_Frozen):
     """Training budget ``ε_train``; required unless ``kind`` is ``finetune`` (the control:
     the same extra decoder steps, unperturbed), which takes none."""
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    """PGD steps per perturbation."""
     k: int = Field(1, ge=1, le=20)
+    """Decoder-only steps on perturbed latents after each regular minibatch step."""
     lr: float = Field(1e-3, gt=0, le=1)
+    """Adam learning rate of the decoder-only steps."""
     distance: Literal["ssim", "mse"] = "ssim"
+    """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> AdversarialTrainingConfig:
@@ -588,9 +592,14 @@ _ATTACK_TAGS = {"pgd", "blackbox", "universal", "gaussian"}
 
 
 class EpsRange(_Frozen):
+    """Evenly spaced budgets from ``start`` to ``stop``."""
+
     start: float = Field(0.0, ge=0)
+    """First value of the sweep."""
     stop: float = Field(gt=0)
+    """Last value of the sweep."""
     num: int = Field(ge=2, le=LIMITS["eps_points"])
+    """Values in the sweep, ``start`` and ``stop`` included."""
 
     def values(self) -> list[float]:
         step = (self.stop - self.start) / (self.num - 1)
@@ -601,7 +610,9 @@ class PsrRange(EpsRange):
     """Evenly spaced PSRs [dB] from ``start`` to ``stop``."""
 
     start: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+    """First PSR of the sweep [dB]."""
     stop: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+    """Last PSR of the sweep [dB]."""
 
 
 def _check_sweep(values: list[float], low: float, high: float, unit: str = "") -> None:
@@ -624,10 +635,17 @@ class AdversaryConfig(_Frozen):
     """
 
     eps: list[float] | EpsRange | None = None
+    """Budget sweep ``ε`` in latent units (a strictly increasing list, or a range); give this or ``psr_db``."""
     psr_db: list[float] | PsrRange | None = None
+    """Budget sweep as perturbation-to-signal power ratios [dB] per sample (L2); give this or ``eps``."""
     norm: Literal["l2", "linf"] = "l2"
+    """Norm of the budget ``‖δ‖ ≤ ε`` per sample."""
     placement: Literal["in_transit", "over_the_air"] = "in_transit"
+    """``in_transit``: added to the latent before the channel; ``over_the_air``: a jammer through its own
+    fading channel (docs/design.md §3, "Placement")."""
     attacks: list[Attack] = Field(min_length=1)
+    """The attacks, each run at every budget; ``kind`` picks one (``semcom list`` shows them) and the
+    entry's other keys are that attack's settings (below, per kind)."""
 
     @field_validator("eps")
     @classmethod

@@ -116,12 +116,14 @@ def adversarial_decoder_step(
     through ``attack`` where given (the speed route's copy, :mod:`semcom.speed`);
     the update runs in the mode the receiver had.
     """
-    loss = make_defense(cfg).loss(deliver, z, x, gen, receiver, attack)
-    return _update(loss, optimizer)
+    return _step(make_defense(cfg), deliver, z, x, optimizer, gen, receiver, attack)
 
 
 def _step(defense: Defense, deliver, z, x, optimizer, gen, receiver, attack) -> float:
-    return _update(defense.loss(deliver, z, x, gen, receiver, attack), optimizer)
+    """One update on ``defense``'s loss; ``attack`` is passed only when given, so a defence whose
+    ``loss`` predates the speed switch (no ``attack`` argument) runs as before by default."""
+    extra = {} if attack is None else {"attack": attack}
+    return _update(defense.loss(deliver, z, x, gen, receiver, **extra), optimizer)
 
 
 def _attack_deliver(link: Link, gen: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor] | None:

@@ -197,3 +197,20 @@ def test_hardening_attacks_by_the_route_the_switch_gives_and_keys_say_so(tiny_va
                              ModelStore(tmp_path), progress=False)
     assert (calls[0] > 0) == (setting == "all"), calls
     assert ("speed" in hardened.meta) == (setting == "all") and hardened.meta.get("speed", "fast") == "fast"
+
+
+def test_a_defence_whose_loss_takes_no_attack_still_hardens_by_default(monkeypatch):
+    from semcom.defenses.base import Defense
+    from semcom.defenses.hardening import HardeningConfig, _step
+
+    class OldStyle(Defense):
+        def loss(self, deliver, z, x, gen, receiver):  # the signature before the speed switch
+            return (deliver(z) - x).pow(2).sum()
+
+    monkeypatch.delenv(SPEED_ENV, raising=False)
+    decoder = nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(decoder.parameters(), lr=0.1)
+    z, x = torch.ones(4, 3), torch.zeros(4, 2)
+    before = decoder.weight.detach().clone()
+    loss = _step(OldStyle(HardeningConfig()), decoder, z, x, optimizer, torch.Generator(), decoder, None)
+    assert loss > 0 and not torch.equal(decoder.weight, before)

@@ -55,7 +55,8 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 __all__ = ["FastConvTranspose2d", "fast_transposed_convs", "NARROW_OUTPUT", "PRECISIONS", "SPEED_ENV", "SPEEDS",
-           "autocast", "fast_for", "inference_copy", "speed_setting", "store_key_part", "training_view"]
+           "autocast", "fast_for", "inference_copy", "point_key_part", "speed_setting", "store_key_part",
+           "training_view"]
 
 SPEED_ENV = "SEMCOM_SPEED"
 """The environment variable that switches the speed routes (values: :data:`SPEEDS`)."""
@@ -221,6 +222,13 @@ def store_key_part() -> dict[str, str]:
     Empty unless the switch gives hardening the fast route, so default keys stay as they were.
     """
     return {"speed": "fast"} if fast_for("hardening") else {}
+
+
+def point_key_part() -> dict[str, str]:
+    """What a grid point's journal fingerprint adds for the switch: empty at the default, so a run
+    resumed under another setting recomputes its points instead of mixing the routes' numbers."""
+    setting = speed_setting()
+    return {} if setting == "sweeps" else {"speed": setting}
 
 
 def inference_copy(module: nn.Module, stage: str = "sweep") -> nn.Module:

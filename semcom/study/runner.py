@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom import speed
 from semcom.attacks.break_power import break_power_records, break_spec
 from semcom.attacks.threats import CLASS_TARGET
 from semcom.defenses.certificate import certify_draws
@@ -99,7 +100,7 @@ def _fingerprint(sc: Scenario, m, d, ch, at) -> str:
     common = sc.model_dump(mode="json", exclude=_SHARED_BY_POINTS)
     own = {name: cfg.model_dump(mode="json") for name, cfg in
            (("model", m), ("defense", d), ("channel", ch), ("attack", at))}
-    return config_key({"common": common, **own})
+    return config_key({"common": common, **own, **speed.point_key_part()})
 
 
 def _is_run_folder(out: Path) -> bool:
@@ -194,6 +195,7 @@ def _environment(sc: Scenario, device: str, executor: Executor) -> dict[str, Any
             versions[p] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(), "device": device,
             "executor": type(executor).__name__, "torch_threads": torch.get_num_threads(),
+            "speed": speed.speed_setting(),
             "seed": sc.seed, "versions": versions}
 
 
@@ -351,7 +353,7 @@ def run_scenario(
     plan = _Plan()
     for r, sc_r in enumerate(reps):
         _plan(sc_r, [t for t in todo if t[0].replicate == r], data_key, plugins, available, plan)
-    env = JobEnv(str(store.root), device, progress)
+    env = JobEnv(str(store.root), device, progress, speed.speed_setting())
 
     trained = _run_phase(executor, plan.train, {"train": train.images}, env)
     models = {name: trained[job] for name, job in plan.models.items()}

@@ -214,3 +214,25 @@ def test_a_defence_whose_loss_takes_no_attack_still_hardens_by_default(monkeypat
     before = decoder.weight.detach().clone()
     loss = _step(OldStyle(HardeningConfig()), decoder, z, x, optimizer, torch.Generator(), decoder, None)
     assert loss > 0 and not torch.equal(decoder.weight, before)
+
+
+def test_journal_fingerprints_and_ray_workers_follow_the_drivers_switch(monkeypatch):
+    from semcom.speed import point_key_part
+    from semcom.study.executors import JobEnv, _run_task
+
+    monkeypatch.setenv(SPEED_ENV, "sweeps")
+    assert point_key_part() == {} and JobEnv("store").speed == "sweeps"
+    monkeypatch.setenv(SPEED_ENV, "off")
+    assert point_key_part() == {"speed": "off"}, "a resumed run under another route recomputes its points"
+
+    class Seen:
+        needs = ()
+
+        def run(self, shared, env):
+            import os
+
+            return os.environ[SPEED_ENV]
+
+    monkeypatch.setenv(SPEED_ENV, "sweeps")  # the worker's own environment
+    threads = torch.get_num_threads()  # left as it is for the tests after this one
+    assert _run_task(Seen(), JobEnv("store", speed="all"), threads, ()) == "all"

@@ -35,7 +35,7 @@ _EXPORTS = {
     "plug_in": "semcom.models.plugins",
     "factory": "semcom.models.plugins",
     "TrainConfig": "semcom.models.training",
-    "TrainedModel": "semcom.models.training",
+    "TrainedModel": "semcom.models.trained",
     "get_or_train": "semcom.models.training",
     "DDCurve": "semcom.metrics.curves",
     "dd_curve": "semcom.metrics.curves",

@@ -111,6 +111,12 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
     """Run SCENARIO (a YAML file) and write its report; an unfinished run resumes."""
     sc = _load(scenario)
     device = _device(device)
+    from semcom.speed import speed_setting
+
+    try:
+        speed_setting()  # $SEMCOM_SPEED naming no route: one line, exit 2
+    except ValueError as err:
+        _fail_bad_input(err)
     from semcom.data import DatasetNotFoundError
     from semcom.metrics.perceptual import LpipsUnavailable
     from semcom.models.plugins import PluginError

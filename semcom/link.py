@@ -11,17 +11,15 @@ mapping of ``δ`` through its own channel (docs/design.md §3, "Budget" and
 
 from __future__ import annotations
 
+import importlib
 from contextlib import AbstractContextManager, nullcontext
-from copy import deepcopy
 
 import torch
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from channels import Channel, PerImagePower, SymbolMapper
-from semcom.speed import fast_transposed_convs
 
-__all__ = ["LINK_KINDS", "Transmitter", "Receiver", "Link", "build_link", "inference_copy", "register_link_kind",
+__all__ = ["LINK_KINDS", "Transmitter", "Receiver", "Link", "build_link", "register_link_kind",
            "transceiver"]
 
 
@@ -183,6 +181,10 @@ def transceiver(trained) -> tuple[Transmitter, Receiver]:
 LINK_KINDS: dict[str, type[Link]] = {}
 """Link classes for channel kinds whose transmitted signal is not the latent (default :class:`Link`)."""
 
+_BUILTIN_LINK_KINDS = ("semcom.digital_link",)
+"""Modules that register the built-in link kinds; loaded by name on first use, as the defences'
+built-ins are: they import this module, so importing them here would be an import circle."""
+
 
 def register_link_kind(kind: str):
     """Class decorator: build links over channel ``kind`` with this :class:`Link` subclass."""
@@ -197,37 +199,9 @@ def register_link_kind(kind: str):
 def build_link(trained, channel_cfg, snr_db: float | None) -> Link:
     """The :class:`Link` of a stored model (``TrainedModel``) on a scenario's channel entry."""
     from channels import make_channel
-    from semcom import digital_link  # noqa: F401  (registers the digital link)
+
+    for name in _BUILTIN_LINK_KINDS:
+        importlib.import_module(name)
 
     channel = make_channel(channel_cfg.kind, **channel_cfg.settings())
     return LINK_KINDS.get(channel_cfg.kind, Link).from_trained(trained, channel, snr_db=snr_db)
-
-
-def inference_copy(module: nn.Module) -> nn.Module:
-    """A copy of ``module`` for attacking and evaluating: eval mode, frozen, BatchNorm folded, NHWC.
-
-    Attacks differentiate with respect to ``δ`` only, so the copy's parameters
-    need no gradient (autograd skips the weight gradients). In eval mode a
-    BatchNorm right after a convolution in an ``nn.Sequential`` is an affine
-    map that :func:`torch.nn.utils.fusion.fuse_conv_bn_eval` folds into the
-    convolution's weights: same outputs to float rounding, one pass less over
-    the activations forward and backward. Conv weights are stored
-    channels-last, which steers oneDNN to its fast transposed-convolution
-    kernels on CPU, and each transposed convolution runs by the fastest route
-    for its shape (:mod:`semcom.speed`). ``benchmarks/attack_throughput.py``
-    measures the effect per PGD step. ``module`` itself is left untouched.
-    """
-    copy = deepcopy(module).eval().requires_grad_(False)
-    for parent in copy.modules():
-        if isinstance(parent, nn.Sequential):
-            _fold_batchnorm(parent)
-    return fast_transposed_convs(copy).to(memory_format=torch.channels_last)
-
-
-def _fold_batchnorm(seq: nn.Sequential) -> None:
-    """Replace each (Conv / ConvTranspose, BatchNorm) pair of ``seq`` by the fused conv and an Identity."""
-    children = list(seq)
-    for i, (conv, bn) in enumerate(zip(children, children[1:], strict=False)):
-        if isinstance(conv, nn.Conv2d | nn.ConvTranspose2d) and type(bn) is nn.BatchNorm2d and bn.track_running_stats:
-            seq[i] = fuse_conv_bn_eval(conv, bn, transpose=isinstance(conv, nn.ConvTranspose2d)).requires_grad_(False)
-            seq[i + 1] = nn.Identity()

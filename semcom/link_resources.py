@@ -15,6 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from semcom.study.results import Results
+
 __all__ = ["link_records", "links_section", "side_by_side_figure"]
 
 _KEYS = ("model", "defense", "channel", "snr_db")
@@ -65,23 +67,20 @@ def links_section(results: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def side_by_side_figure(out: Path, results: dict[str, Any], metrics: list[str], xlabel: str) -> list[str]:
+def side_by_side_figure(out: Path, grouped: Results, metrics: list[str], xlabel: str) -> list[str]:
     """``figures/learned_vs_digital.png``: one row per (model, defense, physical channel, SNR), a line per
     (link, attack); drawn only when the scenario has a digital link."""
     from semcom.report.figures import plot_dd_curves
 
-    kinds, physical = _kinds(results), _physical(results)
+    kinds, physical = _kinds(grouped.doc), _physical(grouped.doc)
     if "digital" not in kinds.values():
         return []
     rows: dict[str, dict[str, tuple[list[float], dict[str, list[float]]]]] = defaultdict(dict)
-    grouped: dict[tuple, list[dict]] = defaultdict(list)
-    for p in results["points"]:
-        grouped[tuple(p[k] for k in (*_KEYS, "attack"))].append(p)
-    for (model, defense, channel, snr, attack), pts in grouped.items():
-        at = "no noise" if snr is None else f"SNR {snr:g} dB"
-        where = f"{model} · {defense} · {physical.get(channel, channel)} · {at}"
-        rows[where][f"{channel}: {attack}"] = (
-            [p["budget"] for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})
+    for (model, defense, channel, snr), link in grouped.links.items():
+        for attack, curve in link.curves.items():
+            at = "no noise" if snr is None else f"SNR {snr:g} dB"
+            where = f"{model} · {defense} · {physical.get(channel, channel)} · {at}"
+            rows[where][f"{channel}: {attack}"] = (curve.budgets, {m: curve.values(m) for m in metrics})
     styles = {label: {"linestyle": "--"} for curves in rows.values() for label in curves
               if kinds.get(label.split(": ")[0]) == "digital"}
     name = "figures/learned_vs_digital.png"

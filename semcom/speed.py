@@ -1,4 +1,24 @@
-"""Frozen transposed convolutions, computed the way CPU kernels are fastest at.
+"""Every speed route of semcom in one place, behind one switch (docs/design.md §6).
+
+A receiver that is attacked or evaluated while frozen (a sweep's or a break-power
+search's) runs as :func:`inference_copy` makes it: eval mode, frozen, each
+(conv, BatchNorm) pair folded into one convolution, weights channels-last, and
+every transposed convolution computed by the fastest CPU route for its shape
+(:class:`FastConvTranspose2d`, below). Same outputs to float rounding, not bit for bit.
+``precision: bf16`` adds bfloat16 autocast (:func:`autocast`).
+
+The switch is the environment variable ``SEMCOM_SPEED`` (:data:`SPEED_ENV`, README):
+
+* ``sweeps`` (the default, and semcom's behaviour before the switch): the fast route for
+  sweeps and break-power searches; the perturbations of receiver hardening and of paper
+  Algorithm 1, and certificates, run through the trained modules themselves;
+* ``all``: the fast route there too — hardening attacks a fast frozen copy of the receiver
+  as it is at that update, so it sees the numerics the sweep will judge it with. Hardened
+  and Algorithm 1 models then get ``"speed": "fast"`` in their store key
+  (:func:`store_key_part`): they differ from default-built ones to float rounding;
+* ``off``: no fast route anywhere (sweeps attack the modules exactly as hardening does).
+
+Frozen transposed convolutions, computed the way CPU kernels are fastest at:
 
 A PGD step through the paper's decoder needs its forward pass and the
 gradient with respect to its *input* only (the attacked copy's weights are
@@ -25,11 +45,29 @@ runs as before.
 
 from __future__ import annotations
 
+import os
+from contextlib import AbstractContextManager
+from copy import deepcopy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ["FastConvTranspose2d", "fast_transposed_convs", "NARROW_OUTPUT"]
+__all__ = ["FastConvTranspose2d", "fast_transposed_convs", "NARROW_OUTPUT", "PRECISIONS", "SPEED_ENV", "SPEEDS",
+           "autocast", "fast_for", "inference_copy", "point_key_part", "speed_setting", "store_key_part",
+           "training_view"]
+
+SPEED_ENV = "SEMCOM_SPEED"
+"""The environment variable that switches the speed routes (values: :data:`SPEEDS`)."""
+
+SPEEDS = {"sweeps": {"sweep"}, "all": {"sweep", "hardening"}, "off": set()}
+"""Switch value → the stages that take the fast route: ``sweep`` (attacking and evaluating a
+frozen receiver: sweeps, break power), ``hardening`` (the perturbations of receiver hardening
+and Algorithm 1, and certificates). ``sweeps`` is the default."""
+
+PRECISIONS = ("fp32", "bf16")
+"""Arithmetic of the attacks' and evaluations' passes (the scenario's ``precision``)."""
 
 NARROW_OUTPUT = 3
 """At most this many output channels (a grayscale or RGB image layer) take the overlap-add route.
@@ -163,3 +201,78 @@ def fast_transposed_convs(module: nn.Module) -> nn.Module:
             if eligible(child):
                 setattr(parent, name, FastConvTranspose2d(child))
     return module
+
+
+def speed_setting() -> str:
+    """The switch's value (``$SEMCOM_SPEED``, default ``sweeps``); ValueError naming the variable if unknown."""
+    value = os.environ.get(SPEED_ENV, "sweeps")
+    if value not in SPEEDS:
+        raise ValueError(f"${SPEED_ENV} must be one of {', '.join(SPEEDS)}; got {value!r}")
+    return value
+
+
+def fast_for(stage: str) -> bool:
+    """Whether ``stage`` (``"sweep"`` or ``"hardening"``) takes the fast route under the switch."""
+    return stage in SPEEDS[speed_setting()]
+
+
+def store_key_part() -> dict[str, str]:
+    """What the store key of a model fine-tuned under attack (hardening, Algorithm 1) adds for the route.
+
+    Empty unless the switch gives hardening the fast route, so default keys stay as they were.
+    """
+    return {"speed": "fast"} if fast_for("hardening") else {}
+
+
+def point_key_part() -> dict[str, str]:
+    """What a grid point's journal fingerprint adds for the switch: empty at the default, so a run
+    resumed under another setting recomputes its points instead of mixing the routes' numbers."""
+    setting = speed_setting()
+    return {} if setting == "sweeps" else {"speed": setting}
+
+
+def inference_copy(module: nn.Module, stage: str = "sweep") -> nn.Module:
+    """A copy of ``module`` for attacking and evaluating: eval mode, frozen; on ``stage``'s fast route
+    also BatchNorm folded, NHWC and fast transposed convolutions.
+
+    Attacks differentiate with respect to ``δ`` only, so the copy's parameters
+    need no gradient (autograd skips the weight gradients). In eval mode a
+    BatchNorm right after a convolution in an ``nn.Sequential`` is an affine
+    map that :func:`torch.nn.utils.fusion.fuse_conv_bn_eval` folds into the
+    convolution's weights: same outputs to float rounding, one pass less over
+    the activations forward and backward. Conv weights are stored
+    channels-last, which steers oneDNN to its fast transposed-convolution
+    kernels on CPU, and each transposed convolution runs by the fastest route
+    for its shape (:class:`FastConvTranspose2d`). ``benchmarks/attack_throughput.py``
+    measures the effect per PGD step. ``module`` itself is left untouched.
+    """
+    copy = deepcopy(module).eval().requires_grad_(False)
+    if not fast_for(stage):
+        return copy
+    for parent in copy.modules():
+        if isinstance(parent, nn.Sequential):
+            _fold_batchnorm(parent)
+    return fast_transposed_convs(copy).to(memory_format=torch.channels_last)
+
+
+def training_view(module: nn.Module) -> nn.Module | None:
+    """What hardening and Algorithm 1 compute a perturbation through: the fast frozen copy of
+    ``module`` as it is now when the switch gives hardening the fast route, else None (the
+    trained module itself, as before the switch)."""
+    return inference_copy(module, "hardening") if fast_for("hardening") else None
+
+
+def autocast(device: torch.device, precision: str) -> AbstractContextManager:
+    """The arithmetic of an attack's or evaluation's passes: bfloat16 autocast for ``bf16``, else none."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"`precision` must be one of {PRECISIONS}; got {precision!r}")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def _fold_batchnorm(seq: nn.Sequential) -> None:
+    """Replace each (Conv / ConvTranspose, BatchNorm) pair of ``seq`` by the fused conv and an Identity."""
+    children = list(seq)
+    for i, (conv, bn) in enumerate(zip(children, children[1:], strict=False)):
+        if isinstance(conv, nn.Conv2d | nn.ConvTranspose2d) and type(bn) is nn.BatchNorm2d and bn.track_running_stats:
+            seq[i] = fuse_conv_bn_eval(conv, bn, transpose=isinstance(conv, nn.ConvTranspose2d)).requires_grad_(False)
+            seq[i + 1] = nn.Identity()

@@ -47,8 +47,9 @@ import numpy as np
 import torch
 
 from adversary import psr_to_eps
+from semcom import speed
 from semcom.attacks.threats import AttackSpec, Threat
-from semcom.link import Link, inference_copy
+from semcom.link import Link
 from semcom.metrics.quality import get_metric
 from semcom.study.break_power_config import bisection_rounds, resolved_thresholds
 from semcom.study.sweep import _check_finite, derive_seed
@@ -133,10 +134,10 @@ def bisect_break_power(
     if norm != "l2":
         raise ValueError(f"break power bisects PSR budgets: `norm` must be 'l2'; got {norm!r}")
     device = next(link.parameters()).device
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    autocast = speed.autocast(device, precision)
     n = images.shape[0] if spec.samples is None else min(spec.samples, images.shape[0])
     images = images[:n]
-    link = inference_copy(link)
+    link = speed.inference_copy(link)
     threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
     found_db, found_eps, clean_broken, runs = [], [], [], 0
     for chunk_index, x in enumerate(images.split(batch_size)):

@@ -70,16 +70,19 @@ class Defense:
         return torch.zeros_like(z)
 
     def loss(self, deliver: Deliver, z: torch.Tensor, x: torch.Tensor, gen: torch.Generator,
-             receiver: nn.Module) -> torch.Tensor:
+             receiver: nn.Module, attack: Deliver | None = None) -> torch.Tensor:
         """The loss of one perturbed update: ``MSE(G'(z + δ), x)`` (per-image SSE, batch mean).
 
-        ``δ`` is computed with ``receiver`` in eval mode; the loss in the mode it had.
+        ``δ`` is computed with ``receiver`` in eval mode, through ``attack`` where given (a fast
+        frozen copy of the receiver: :func:`semcom.speed.training_view`), else ``deliver``; the
+        loss in the mode the receiver had.
         """
+        attack = attack or deliver
         mode = receiver.training
         receiver.eval()
         with torch.no_grad():
-            clean = deliver(z)
-        delta = self.perturbation(deliver, z, clean, gen)
+            clean = attack(z)
+        delta = self.perturbation(attack, z, clean, gen)
         receiver.train(mode)
         return sse(deliver(z + delta), x)
 

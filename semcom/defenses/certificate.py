@@ -39,6 +39,8 @@ import numpy as np
 import torch
 from scipy.special import betaincinv
 
+from semcom import speed
+
 __all__ = ["Certificate", "certify", "confidence_interval", "certified_interval", "certificate_record",
            "certificate_table", "BOUNDS"]
 
@@ -198,7 +200,8 @@ def sweep_certificate(link, images: torch.Tensor, eps: Sequence[float], empirica
                       *, draws: int, seed: int, batch_size: int = 250) -> dict:
     """:func:`certificate_record` of ``link``'s smoothed receiver at its clean received latents."""
     device = next(link.parameters()).device
-    smoothed = link.receiver.decoder
+    view = speed.training_view(link.receiver.decoder)  # the speed route's copy, or None: the receiver itself
+    smoothed = link.receiver.decoder if view is None else view
     parts = []
     for i, x in enumerate(images.split(batch_size)):
         x = x.to(device)

@@ -29,12 +29,13 @@ class Consistency(Defense):
     description = "TRADES-style: MSE(G'(z), x) + β·MSE(G'(z+δ), G'(z)), δ from PGD on the second term"
     Settings = ConsistencySettings
 
-    def loss(self, deliver, z, x, gen, receiver):
+    def loss(self, deliver, z, x, gen, receiver, attack=None):
+        attack = attack or deliver
         mode = receiver.training
         receiver.eval()
         with torch.no_grad():
-            clean = deliver(z)
-        delta = pgd(deliver, z, eps=self.cfg.eps, reference=clean, distance="mse", steps=self.cfg.steps,
+            clean = attack(z)
+        delta = pgd(attack, z, eps=self.cfg.eps, reference=clean, distance="mse", steps=self.cfg.steps,
                     random_start=True, generator=gen).delta
         receiver.train(mode)
         out = deliver(z)

@@ -40,9 +40,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from semcom import speed
 from semcom.defenses import DEFENSES, Defense, defense_kinds, get_defense
 from semcom.link import Link
-from semcom.models.training import TrainedModel, minibatches
+from semcom.models.trained import TrainedModel, minibatches
 from semcom.study.store import ModelStore, config_key
 
 __all__ = ["HardeningConfig", "SettingsHardeningConfig", "DEFENSES", "hardening_config", "make_defense",
@@ -106,19 +107,30 @@ def adversarial_decoder_step(
     gen: torch.Generator,
     *,
     receiver: nn.Module,
+    attack: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> float:
     """One receiver update on the defence's loss (:meth:`semcom.defenses.Defense.loss`).
 
     ``deliver(z) -> x̂`` is everything after the adversary (channel and
-    ``receiver``). Perturbations are computed with ``receiver`` in eval mode;
+    ``receiver``). Perturbations are computed with ``receiver`` in eval mode,
+    through ``attack`` where given (the speed route's copy, :mod:`semcom.speed`);
     the update runs in the mode the receiver had.
     """
-    loss = make_defense(cfg).loss(deliver, z, x, gen, receiver)
-    return _update(loss, optimizer)
+    return _step(make_defense(cfg), deliver, z, x, optimizer, gen, receiver, attack)
 
 
-def _step(defense: Defense, deliver, z, x, optimizer, gen, receiver) -> float:
-    return _update(defense.loss(deliver, z, x, gen, receiver), optimizer)
+def _step(defense: Defense, deliver, z, x, optimizer, gen, receiver, attack) -> float:
+    """One update on ``defense``'s loss; ``attack`` is passed only when given, so a defence whose
+    ``loss`` predates the speed switch (no ``attack`` argument) runs as before by default."""
+    extra = {} if attack is None else {"attack": attack}
+    return _update(defense.loss(deliver, z, x, gen, receiver, **extra), optimizer)
+
+
+def _attack_deliver(link: Link, gen: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """``link.deliver`` through the speed route's frozen copy of the link as it is now, or None
+    (the link itself) where the route leaves hardening on the trained modules (:mod:`semcom.speed`)."""
+    view = speed.training_view(link)
+    return None if view is None else (lambda latent: view.deliver(latent, generator=gen))
 
 
 def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
@@ -164,7 +176,7 @@ def harden_receiver(
             clean_loss.backward()
             optimizer.step()
             for _ in range(cfg.k):
-                total += _step(defense, deliver, z, x, optimizer, gen, decoder) * len(idx)
+                total += _step(defense, deliver, z, x, optimizer, gen, decoder, _attack_deliver(link, gen)) * len(idx)
         bar.set_postfix(adv_loss=f"{total / (images.shape[0] * cfg.k):.2f}")
     link.receiver.decoder = decoder
     return decoder.eval()
@@ -188,7 +200,8 @@ def get_or_harden(
     model's decoder is the defence's inference receiver (the stored tensors are
     those of the plain decoder inside it).
     """
-    spec = {"kind": "hardened-receiver", "base": trained.key, "link": link_key, "defense": asdict(cfg)}
+    spec = {"kind": "hardened-receiver", "base": trained.key, "link": link_key, "defense": asdict(cfg),
+            **speed.store_key_part()}
     key = config_key(spec)
     model = copy.deepcopy(trained.model)
     entry = store.load(key)

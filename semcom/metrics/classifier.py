@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from semcom.models.training import minibatches
+from semcom.models.trained import minibatches
 from semcom.study.store import ModelStore, config_key
 
 __all__ = [

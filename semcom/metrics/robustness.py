@@ -23,11 +23,11 @@ its seed); a gain no larger than its spread is not significant.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from semcom.defenses.controls import comparisons
 from semcom.study.replicates import mean_spread, points_per_replicate
+from semcom.study.results import Results
 
 __all__ = ["DEFAULT_THRESHOLDS", "degradation", "degradation_area", "threshold_budget", "upper_budgets",
            "significant", "robustness_table", "hardening_table"]
@@ -100,12 +100,9 @@ def _curves(results: dict[str, Any]) -> list[dict[tuple, tuple[list[float], list
     """Per replicate: ``{(model, defense, channel, snr_db, attack): (budgets, metrics per budget)}``."""
     out = []
     for points in points_per_replicate(results):
-        curves: dict[tuple, tuple[list[float], list[dict]]] = defaultdict(lambda: ([], []))
-        for p in points:
-            budgets, metrics = curves[(p["model"], p["defense"], p["channel"], p["snr_db"], p["attack"])]
-            budgets.append(p.get("budget", p["eps"]))
-            metrics.append(p["metrics"])
-        out.append(dict(curves))
+        grouped = Results.from_points(points, results["scenario"])
+        out.append({(*key, attack): (curve.budgets, [p["metrics"] for p in curve.points])
+                    for key, link in grouped.links.items() for attack, curve in link.curves.items()})
     return out
 
 

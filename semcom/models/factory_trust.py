@@ -3,7 +3,7 @@
 A scenario file travels with papers and repositories, and naming a function
 in it makes semcom call it: ``factory: subprocess:getoutput`` would run a
 shell. So a factory must have been written to be named: marked with
-``@semcom.factory`` (:data:`semcom.models.plugins.FACTORY_MARK`), or registered by
+``@semcom.factory`` (:data:`FACTORY_MARK`), or registered by
 its package as an entry point in the group :data:`ENTRY_POINT_GROUP`.
 
 Importing a module runs its top-level code, so the mark is looked for before
@@ -25,7 +25,10 @@ import sys
 from importlib.machinery import PathFinder
 from pathlib import Path
 
-__all__ = ["ENTRY_POINT_GROUP", "entry_point_factories", "factory_problem", "marked_in_source"]
+__all__ = ["ENTRY_POINT_GROUP", "FACTORY_MARK", "entry_point_factories", "factory_problem", "marked_in_source"]
+
+FACTORY_MARK = "__semcom_factory__"
+"""Attribute set by :func:`semcom.models.plugins.factory` on a callable a scenario may name as ``factory:``."""
 
 ENTRY_POINT_GROUP = "semcom.factories"
 """Entry-point group by which an installed package registers the factories scenarios may name."""
@@ -83,8 +86,6 @@ def factory_problem(spec: str) -> tuple[str | None, Path | None]:
     Runs none of the module's code. An entry-point registered factory is allowed as it is; a
     module already imported is checked on the function itself (its code has run already).
     """
-    from semcom.models.plugins import FACTORY_MARK
-
     module_name, _, attr = spec.partition(":")
     if spec in entry_point_factories():
         return None, _locate(module_name)

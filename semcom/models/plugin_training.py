@@ -122,14 +122,15 @@ def check_trainable(objective: PluginObjective, images: torch.Tensor) -> None:
 
 def train_plugin(cfg, index: int, trained, spec: dict, images: torch.Tensor, store, *, seed: int,
                  device: str = "cpu", progress: bool | None = None):
-    """Train the checked plug-in ``trained`` (a :class:`semcom.models.training.TrainedModel`) per entry ``cfg``.
+    """Train the checked plug-in ``trained`` (a :class:`semcom.models.trained.TrainedModel`) per entry ``cfg``.
 
     Loads the weights from ``store`` when this model, these settings and this data were trained
     before; otherwise trains with :func:`semcom.models.training.fit` and stores them. Returns the
-    trained :class:`~semcom.models.training.TrainedModel` (its ``σ_z`` measured after training).
+    trained :class:`~semcom.models.trained.TrainedModel` (its ``σ_z`` measured after training).
     Raises :class:`TrainableError` when the modules cannot be trained.
     """
-    from semcom.models.training import TrainConfig, TrainedModel, fit, train_spec, trained_sigma_z, training_meta
+    from semcom.models.trained import TrainedModel
+    from semcom.models.training import TrainConfig, fit, train_spec, trained_sigma_z, training_meta
     from semcom.models.training_settings import training_settings
     from semcom.study.store import config_key
 

@@ -35,8 +35,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from semcom.models.factory_trust import FACTORY_MARK, entry_point_factories, factory_problem
 from semcom.models.model_files import FixedMode, load_exported, load_torchscript
-from semcom.models.training import TrainedModel, latent_rms, trained_sigma_z
+from semcom.models.trained import TrainedModel
+from semcom.models.training import latent_rms, trained_sigma_z
 from semcom.study.scenario import PLUGIN_TRAINING_KEYS
 from semcom.study.store import config_key
 
@@ -229,10 +231,6 @@ Loaded = tuple[nn.Module, nn.Module, dict[str, Any], dict[str, Any]]
 """(encoder, decoder, metadata from the source, identity for the store key)."""
 
 
-FACTORY_MARK = "__semcom_factory__"
-"""Attribute set by :func:`factory` on a callable a scenario may name as ``factory:``."""
-
-
 def factory(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Mark ``fn`` as a model factory that a scenario may name (``factory: "module:function"``).
 
@@ -250,8 +248,6 @@ def resolve_factory(spec: str, where: str) -> Callable[..., Any]:
     the mark is looked for in the module's source first (:mod:`semcom.models.factory_trust`), so an
     unmarked function is refused before its module's code runs.
     """
-    from semcom.models.factory_trust import entry_point_factories, factory_problem
-
     problem, _ = factory_problem(spec)
     if problem:
         raise PluginError(f"{where}: {problem}")
@@ -394,8 +390,6 @@ def check_factories(models) -> list[str]:
     Returns one line per piece of outside code or file a run would load: ``models[i].factory
     module:function (source file)`` and ``models[i].encoder path``. Raises :class:`PluginError`.
     """
-    from semcom.models.factory_trust import factory_problem
-
     loads = []
     for i, m in enumerate(models):
         if m.source == "python":

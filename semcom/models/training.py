@@ -16,11 +16,14 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from semcom import speed
+from semcom.defenses.hardening import HardeningConfig, adversarial_decoder_step
 from semcom.models import Autoencoder
+from semcom.models.trained import TrainedModel, minibatches
 from semcom.study.store import ModelStore, config_key
 
-__all__ = ["EarlyStopping", "TrainConfig", "TrainedModel", "fit", "get_or_train", "latent_rms", "minibatches",
-           "new_autoencoder", "train_autoencoder", "train_spec", "trained_sigma_z", "training_meta"]
+__all__ = ["EarlyStopping", "TrainConfig", "fit", "get_or_train", "latent_rms", "new_autoencoder", "train_autoencoder",
+           "train_spec", "trained_sigma_z", "training_meta"]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0
-    adversarial: Any = None
+    adversarial: HardeningConfig | None = None
     """A :class:`semcom.defenses.hardening.HardeningConfig` turns on paper Algorithm 1:
     after each regular step, ``k`` decoder steps on perturbed latents."""
     power: str | None = None
@@ -75,26 +78,6 @@ def train_spec(cfg: TrainConfig) -> dict[str, Any]:
         if spec[name] == default:
             del spec[name]
     return spec
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """A trained autoencoder in eval mode plus what the link needs to know of it.
-
-    ``model`` is a built-in :class:`Autoencoder` or a user's
-    :class:`semcom.models.plugins.PluginModel`. ``sigma_z`` is the RMS of the training
-    latents, fixing the transmitter's power normalisation (``√2·σ_z``).
-    """
-
-    model: torch.nn.Module
-    sigma_z: float
-    key: str
-    meta: dict[str, Any]
-
-
-def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """A seeded random partition of ``range(n)`` into batches (the last may be short)."""
-    return list(torch.randperm(n, generator=generator).split(batch_size))
 
 
 def train_autoencoder(
@@ -220,8 +203,6 @@ def _algorithm1(adv) -> Callable[[Autoencoder, torch.Tensor], None]:
     The attack runs with the model in eval mode (BatchNorm statistics are not
     touched by the attacker's forward passes); the decoder update in train mode.
     """
-    from semcom.defenses.hardening import adversarial_decoder_step
-
     state: dict[str, Any] = {}
 
     def step(model: Autoencoder, x: torch.Tensor) -> None:
@@ -233,7 +214,8 @@ def _algorithm1(adv) -> Callable[[Autoencoder, torch.Tensor], None]:
             z = model.encode(x)
         model.train()
         for _ in range(adv.k):
-            adversarial_decoder_step(model.decoder, z, x, adv, state["opt"], state["gen"], receiver=model.decoder)
+            adversarial_decoder_step(model.decoder, z, x, adv, state["opt"], state["gen"], receiver=model.decoder,
+                                     attack=speed.training_view(model.decoder))
 
     return step
 
@@ -264,7 +246,8 @@ def get_or_train(
     The metadata records the power normalisation (``power``), the training channel
     (``train_channel``, None without one) and the per-epoch losses (``history``).
     """
-    spec = {"kind": "autoencoder", "train": train_spec(cfg), "data": data_key}
+    spec = {"kind": "autoencoder", "train": train_spec(cfg), "data": data_key,
+            **(speed.store_key_part() if cfg.adversarial is not None else {})}
     key = config_key(spec)
     entry = store.load(key)
     if entry is not None:

@@ -2,14 +2,15 @@
 
 Rebuilt from results.json's ``break_power`` records (docs/design.md §7,
 :func:`semcom.attacks.break_power.break_power_records`): one sentence in words per
-undefended link, then one table of every record.
+undefended link, then one table of every record. The attacks and defences are
+those of :class:`semcom.study.results.Results`, matched by kind.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from semcom.report.gap import LINK_KEYS
+from semcom.study.results import Results
 
 __all__ = ["break_power_section", "criterion"]
 
@@ -44,12 +45,14 @@ def _link(r: dict[str, Any]) -> str:
     return f"{r['model']} ({r['defense']}) · {where}"
 
 
-def _sentence(records: list[dict[str, Any]], jamming: str | None, noun: str) -> str | None:
-    """E.g. "On m (none) · ideal, pgd-untargeted breaks half the digits (SSIM ≤ 0.5) at −18.2 dB PSR …"."""
+def _sentence(records: list[dict[str, Any]], jamming: str | None, untargeted: str | None,
+              noun: str) -> str | None:
+    """E.g. "On m (none) · ideal, pgd-untargeted breaks half the digits (SSIM ≤ 0.5) at −18.2 dB PSR …";
+    the untargeted PGD attack's record leads where there is one."""
     attacks = [r for r in records if r["attack"] != jamming]
     if not attacks:
         return None
-    first = next((r for r in attacks if r["attack"] == "pgd-untargeted"), attacks[0])
+    first = next((r for r in attacks if r["attack"] == untargeted), attacks[0])
     top = first["range_db"][1]
     broken_when = criterion(first["metric"], first["threshold"])
     words = f"On {_link(first)}, {first['attack']} breaks half the {noun} ({broken_when})"
@@ -69,25 +72,20 @@ def _sentence(records: list[dict[str, Any]], jamming: str | None, noun: str) -> 
     return words + "."
 
 
-def break_power_section(results: dict[str, Any]) -> list[str]:
+def break_power_section(results: Results) -> list[str]:
     """Markdown lines of the break-power headline (empty for a run without records)."""
-    records = results.get("break_power") or []
-    sc = results["scenario"]
+    records = results.doc.get("break_power") or []
+    sc = results.doc["scenario"]
     if not records:
         return []
-    axis = results.get("budget_axis", "eps")
-    jams = [a.get("label") or "gaussian" for a in sc["adversary"]["attacks"] if a["kind"] == "gaussian"]
-    jamming = jams[0] if jams else None
+    axis = results.budget_axis
     low, high = records[0]["range_db"]
-    skipped = [a.get("label") or f"universal-{a.get('target') or 'untargeted'}"
-               for a in sc["adversary"]["attacks"] if a["kind"] == "universal"]
+    skipped = results.attacks_of_kind("universal")
     noun = "digits" if sc["data"]["name"] in DIGITS else "images"
     lines = ["## Break power (headline)", ""]
-    by_link: dict[tuple, list[dict[str, Any]]] = {}
-    for r in records:
-        by_link.setdefault(tuple(r[k] for k in LINK_KEYS), []).append(r)
-    for link, recs in by_link.items():
-        if link[1] == "none" and (sentence := _sentence(recs, jamming, noun)):
+    for link, recs in Results.by_link(records).items():
+        if results.is_unhardened(link.defense) and (
+                sentence := _sentence(recs, results.jamming, results.untargeted_pgd, noun)):
             lines.append(f"- {sentence}")
     lines += [
         "",

@@ -20,29 +20,16 @@ is exact.
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = [
-    "GAP_METRICS", "LINK_KEYS", "Gap", "equal_damage_gaps", "equal_damage_table", "format_gap", "headline",
-    "points_by_link",
-]
+from semcom.study.results import Results
+
+__all__ = ["GAP_METRICS", "Gap", "equal_damage_gaps", "equal_damage_table", "format_gap", "headline"]
 
 GAP_METRICS = ("ssim", "accuracy")
 """The metrics whose damage the gap compares, where a scenario measures them."""
-
-LINK_KEYS = ("model", "defense", "channel", "snr_db")
-"""The fields of a results.json point that name its link."""
-
-
-def points_by_link(points: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str, Any]]]]:
-    """``{link: {attack: [points in budget order]}}`` of results.json points, in the run's order."""
-    out: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for p in points:
-        out[tuple(p[k] for k in LINK_KEYS)][p["attack"]].append(p)
-    return out
 
 
 @dataclass(frozen=True)
@@ -125,22 +112,21 @@ def format_gap(relation: str, gap_db: float) -> str:
     return f"{'' if relation == '=' else relation + ' '}{shown:.1f} dB"
 
 
-def equal_damage_table(
-    points: Sequence[dict[str, Any]], jamming: str, metrics: Sequence[str], *, budget_axis: str
-) -> list[dict[str, Any]]:
-    """The ``equal_damage_gaps`` records of results.json, from its ``points``.
+def equal_damage_table(results: Results, metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``equal_damage_gaps`` records of results.json, from its grouped points.
 
-    One record per link, attack (other than ``jamming``, the Gaussian-jamming
-    attack's name) and metric of :data:`GAP_METRICS` that the run measured:
-    the headline (``relation``, ``gap_db``) and the gap at each budget
+    One record per link, attack (other than the scenario's Gaussian-jamming attack,
+    the reference; none without one) and metric of :data:`GAP_METRICS` that the run
+    measured: the headline (``relation``, ``gap_db``) and the gap at each budget
     (``points``: ``budget`` and the fields of :class:`Gap`). Powers are the
     PSR budgets on a ``psr_db`` sweep, else each point's measured mean PSR.
     """
     from semcom.metrics.quality import get_metric
 
+    jamming, budget_axis = results.jamming, results.budget_axis
     records = []
-    for link, by_attack in points_by_link(points).items():
-        if jamming not in by_attack:
+    for link in results.links.values():
+        if jamming not in link.curves:
             continue
         for metric in (m for m in GAP_METRICS if m in metrics):
             higher = get_metric(metric).higher_is_better
@@ -149,10 +135,11 @@ def equal_damage_table(
                 xs = [p["budget"] if budget_axis == "psr_db" else p["psr_db"] for p in pts]
                 return list(zip(xs, [p["metrics"][metric] for p in pts], strict=True))
 
-            reference = curve(by_attack[jamming])
-            for attack, pts in by_attack.items():
+            reference = curve(link.curves[jamming].points)
+            for attack, c in link.curves.items():
                 if attack == jamming:
                     continue
+                pts = c.points
                 attacked = curve(pts)
                 gaps = equal_damage_gaps(attacked, reference, higher_is_better=higher)
                 top = headline(gaps)
@@ -161,7 +148,7 @@ def equal_damage_table(
                 budgets = [p["budget"] for p, (x, _) in zip(pts, attacked, strict=True)
                            if x is not None]
                 records.append({
-                    **dict(zip(LINK_KEYS, link, strict=True)), "attack": attack, "metric": metric,
+                    **link.key._asdict(), "attack": attack, "metric": metric,
                     "reference": jamming, "relation": top[0], "gap_db": top[1],
                     "points": [{"budget": b, **asdict(g)}
                                for b, g in zip(budgets, gaps, strict=True)],

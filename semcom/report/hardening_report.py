@@ -14,6 +14,7 @@ from typing import Any
 
 from semcom.metrics.robustness import hardening_table, robustness_table
 from semcom.study.replicates import SPREAD
+from semcom.study.results import Results
 
 __all__ = ["certificate_section", "control_section", "fmt_stat"]
 
@@ -36,17 +37,18 @@ def _where(channel: str, snr: float | None) -> str:
     return channel if snr is None else f"{channel} @ {snr:g} dB"
 
 
-def _name(who: dict[str, str] | None) -> str:
+def _name(who: dict[str, str] | None, results: Results) -> str:
+    """A compared receiver by its defence, or by its model where that is the unhardened receiver (kind ``none``)."""
     if who is None:
         return "–"
-    return f"`{who['defense']}`" if who["defense"] != "none" else f"`{who['model']}`"
+    return f"`{who['defense']}`" if not results.is_unhardened(who["defense"]) else f"`{who['model']}`"
 
 
 def _receiver(r: dict[str, Any]) -> str:
     return f"`{r['defense']}`" if not r["kind"].startswith("algorithm1:") else f"`{r['model']}`"
 
 
-def _sentence(metric: str, attack: str, rows: list[dict[str, Any]], symbol: str) -> str:
+def _sentence(metric: str, attack: str, rows: list[dict[str, Any]], symbol: str, results: Results) -> str:
     """What hardening bought over the control in one metric under one attack, in words."""
     name, digits = metric.upper(), _digits(metric)
     upper = rows[0]["upper_budgets"]
@@ -63,17 +65,19 @@ def _sentence(metric: str, attack: str, rows: list[dict[str, Any]], symbol: str)
     if winners:
         others = len(winners) - 1
         also = f" ({others} other defence(s) also beat the control)" if others else ""
-        return (f"- **{name}**: {_receiver(best)} ({best['kind']}) beats its control {_name(best['control'])} at "
+        control = _name(best["control"], results)
+        return (f"- **{name}**: {_receiver(best)} ({best['kind']}) beats its control {control} at "
                 f"every budget {at}: {fmt_stat(g['attack'], digits)} on average there (at least "
                 f"{fmt_stat(g['attack_min'], digits)}), {cost}{also}.")
     why = ("not at every upper budget" if not g["beats"] else "within the spread over replicates")
-    return (f"- **{name}**: **no defence beats the control** {_name(best['control'])} under {attack}. "
+    return (f"- **{name}**: **no defence beats the control** {_name(best['control'], results)} under {attack}. "
             f"The best, {_receiver(best)} ({best['kind']}), gains {fmt_stat(g['attack'], digits)} over it "
             f"at {at} ({why}), {cost}.")
 
 
-def control_section(results: dict[str, Any]) -> list[str]:
+def control_section(grouped: Results) -> list[str]:
     """``## Receiver hardening against its control (headline)``; empty without a hardened receiver."""
+    results = grouped.doc
     records = results.get("hardening")
     if records is None:
         records = hardening_table(results)
@@ -86,7 +90,7 @@ def control_section(results: dict[str, Any]) -> list[str]:
     reps = (results.get("replicates") or {}).get("count", 1)
     thresholds = {r["metric"]: r["threshold"] for r in robust if r["threshold"] is not None}
     levels = ", ".join(f"{m.upper()} {v:g}" for m, v in thresholds.items()) or "a threshold (none set)"
-    controls = sorted({_name(r["control"]) for r in records if r["control"]})
+    controls = sorted({_name(r["control"], grouped) for r in records if r["control"]})
     spread = (f"Values are the mean ± the {SPREAD} ({reps} replicates); **n.s.** = not significant "
               "(the gain is no larger than its spread)." if reps > 1 else
               "One replicate: no spread over seeds is available, so no gain here is shown to be "
@@ -115,7 +119,7 @@ def control_section(results: dict[str, Any]) -> list[str]:
             by_attack[r["attack"]][r["metric"]].append(r)
         for attack, by_metric in by_attack.items():
             lines += [f"Under **{attack}**:", ""]
-            lines += [_sentence(metric, attack, group, symbol) for metric, group in by_metric.items()]
+            lines += [_sentence(metric, attack, group, symbol, grouped) for metric, group in by_metric.items()]
             lines.append("")
         lines += ["| attack | metric | receiver (kind) | control | gain over control under attack (mean; min) "
                   "| clean gain over control | gain over `none` under attack | clean gain over `none` "
@@ -128,8 +132,9 @@ def control_section(results: dict[str, Any]) -> list[str]:
             ctrl = r["control"] or {}
             theirs = area.get((ctrl.get("model"), ctrl.get("defense"), channel, snr, r["attack"], r["metric"]), {})
             level = mine.get("threshold")
+            control = _name(r["control"], grouped)
             lines.append(
-                f"| {r['attack']} | {r['metric'].upper()} | {_receiver(r)} ({r['kind']}) | {_name(r['control'])} | "
+                f"| {r['attack']} | {r['metric'].upper()} | {_receiver(r)} ({r['kind']}) | {control} | "
                 f"{fmt_stat(gc.get('attack'), d)}; {fmt_stat(gc.get('attack_min'), d)} | "
                 f"{fmt_stat(gc.get('clean'), d)} | {fmt_stat(gn.get('attack'), d)} | {fmt_stat(gn.get('clean'), d)} | "
                 f"{fmt_stat(mine.get('degradation_area'), d, signed=False)} / "

@@ -14,7 +14,6 @@ Both are redrawn from the run folder alone, like every other figure.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from semcom.report.figures import plot_latent_difference, plot_latent_scatter
-from semcom.report.gap import LINK_KEYS
+from semcom.study.results import Results
 from semcom.study.store import config_key
 
 __all__ = ["latent_figures", "tsne_2d"]
@@ -56,9 +55,8 @@ def latent_figures(
     ``label`` and ``slug`` name a link ``(model, defense, channel, snr_db)``
     in titles and file names. Links without latent records are skipped.
     """
-    by_link: dict[tuple, dict[str, dict]] = defaultdict(dict)
-    for rec in results.get("latent_difference", []):
-        by_link[tuple(rec[k] for k in LINK_KEYS)][rec["attack"]] = rec
+    by_link = {link: {rec["attack"]: rec for rec in records}
+               for link, records in Results.by_link(results.get("latent_difference", [])).items()}
     seed = int(results["scenario"].get("seed", 0))
     names = []
     for link, by_attack in by_link.items():
@@ -76,11 +74,11 @@ def latent_figures(
     return names
 
 
-def _tsne_figure(out: Path, link: tuple, by_attack: dict[str, dict], seed: int,
+def _tsne_figure(out: Path, link, by_attack: dict[str, dict], seed: int,
                  label: Callable[[tuple], str], slug: Callable[[tuple], str]) -> str | None:
     clean, adversarial, eps_max = None, {}, None
     for attack, rec in by_attack.items():
-        labels = dict(zip(LINK_KEYS, link, strict=True)) | {"attack": attack}
+        labels = link._asdict() | {"attack": attack}
         path = out / "samples" / f"{config_key(labels)}_latents.npy"
         if not path.is_file():
             continue

@@ -1,7 +1,10 @@
 """Run outputs: results.json / results.csv, report.md and figures.
 
 Everything here is rebuilt from ``results.json`` and the per-point image
-samples, so ``semcom report RUN_DIR`` can redraw a finished run.
+samples, so ``semcom report RUN_DIR`` can redraw a finished run. The points are
+read once into a :class:`semcom.study.results.Results` (grouped by link and
+attack); sections find the jamming reference, the untargeted PGD attack and
+the unhardened receiver by kind, never by name.
 """
 
 from __future__ import annotations
@@ -19,16 +22,15 @@ import numpy as np
 from semcom.link_resources import links_section, side_by_side_figure
 from semcom.report.break_power_report import break_power_section
 from semcom.report.figures import plot_dd_curves, plot_image_grid
-from semcom.report.gap import GAP_METRICS, LINK_KEYS, equal_damage_table, format_gap, points_by_link
+from semcom.report.gap import GAP_METRICS, equal_damage_table, format_gap
 from semcom.report.hardening_report import certificate_section, control_section
 from semcom.report.snr_figure import snr_figures, training_section
 from semcom.report.tradeoff import tradeoff_figures
+from semcom.study.results import LINK_KEYS, Results, budget_of
 from semcom.study.store import atomic_write_text, config_key
 
-__all__ = ["write_outputs", "render_report", "GAUSSIAN", "UNTARGETED"]
+__all__ = ["write_outputs", "render_report"]
 
-GAUSSIAN = "gaussian"
-UNTARGETED = "pgd-untargeted"
 AXIS_LABELS = {"eps": ("ε", "budget ε (latent units)"), "psr_db": ("PSR", "PSR budget [dB]")}
 
 
@@ -37,9 +39,7 @@ def _axis(results: dict[str, Any]) -> str:
     return results.get("budget_axis", "eps")
 
 
-def _budget(p: dict[str, Any]) -> float:
-    """A point's value on the budget axis."""
-    return p.get("budget", p["eps"])
+_budget = budget_of
 
 
 def _link_label(link: tuple) -> str:
@@ -99,8 +99,9 @@ def _unavailable_section(results: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def render_report(results: dict[str, Any], figures: list[str]) -> str:
-    """The Markdown report of a run."""
+def render_report(results: dict[str, Any], figures: list[str], grouped: Results | None = None) -> str:
+    """The Markdown report of a run; ``grouped``: its points as read by :class:`Results` (read here if None)."""
+    grouped = Results.from_doc(results) if grouped is None else grouped
     sc = results["scenario"]
     metrics = _computed_metrics(results)
     lines = [f"# semcom report: {sc['name']}", ""]
@@ -117,9 +118,9 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         "",
         *_unavailable_section(results),
     ]
-    lines += break_power_section(results)
+    lines += break_power_section(grouped)
     lines += links_section(results)
-    lines += _equal_damage_section(results)
+    lines += _equal_damage_section(grouped)
     lines += [
         "## AADDC (higher = more robust)",
         "",
@@ -127,10 +128,10 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         f"per unit of {symbol} (trapezoid rule)." + _replicates_note(results),
         "",
     ]
-    areas: dict[tuple, dict[str, dict[str, dict]]] = defaultdict(lambda: defaultdict(dict))
-    for a in results["aaddc"]:
-        areas[tuple(a[k] for k in LINK_KEYS)][a["attack"]][a["metric"]] = a
-    for link, by_attack in areas.items():
+    for link, records in Results.by_link(results["aaddc"]).items():
+        by_attack: dict[str, dict[str, dict]] = defaultdict(dict)
+        for a in records:
+            by_attack[a["attack"]][a["metric"]] = a
         first = next(iter(by_attack.values()))
         header = " | ".join(f"{m.upper()} (b = {first[m]['baseline']:g})" for m in metrics)
         lines += [f"### {_link_label(link)}", "", f"| attack | {header} |",
@@ -138,10 +139,10 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
         for attack, row in by_attack.items():
             lines.append(f"| {attack} | " + " | ".join(_fmt_spread(row[m], 4) for m in metrics) + " |")
         lines.append("")
-    lines += control_section(results)
+    lines += control_section(grouped)
     lines += certificate_section(results)
-    lines += _hardening_section(results, metrics)
-    lines += _gap_section(results, metrics)
+    lines += _hardening_section(grouped, metrics)
+    lines += _gap_section(grouped, metrics)
     lines += training_section(results)
     if not isinstance(sweep, list):
         lines += [f"{symbol} sweep: {sweep}", ""]
@@ -150,22 +151,23 @@ def render_report(results: dict[str, Any], figures: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _hardening_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
+def _hardening_section(results: Results, metrics: list[str]) -> list[str]:
     """AADDC before/after hardening, the gain, and the clean cost (metric at ε₀) per defence."""
-    area = {tuple(a[k] for k in (*LINK_KEYS, "attack", "metric")): a["value"] for a in results["aaddc"]}
-    first: dict[tuple, dict] = {}
-    for p in results["points"]:
-        first.setdefault(tuple(p[k] for k in (*LINK_KEYS, "attack")), p)
-    defenses = list(dict.fromkeys(p["defense"] for p in results["points"]))
-    if "none" not in defenses or len(defenses) < 2:
+    area = {tuple(a[k] for k in (*LINK_KEYS, "attack", "metric")): a["value"] for a in results.doc["aaddc"]}
+    first = {(*key, attack): curve.points[0] for key, link in results.links.items()
+             for attack, curve in link.curves.items()}
+    defenses = list(dict.fromkeys(key.defense for key in results.links))
+    unhardened = [d for d in defenses if results.is_unhardened(d)]
+    if not unhardened or len(defenses) < 2:
         return []
-    first_budget = f"{AXIS_LABELS[_axis(results)][0]} = {_budget(results['points'][0]):g}"
+    none = unhardened[0]
+    first_budget = f"{AXIS_LABELS[results.budget_axis][0]} = {_budget(results.doc['points'][0]):g}"
     lines = ["## Receiver hardening", "",
-             f"AADDC of the unhardened receiver (`none`) and each hardened one, the gain (after − before), "
+             f"AADDC of the unhardened receiver (`{none}`) and each hardened one, the gain (after − before), "
              f"and the clean cost: the metric at {first_budget} before → after "
              "(what hardening costs when nobody attacks). Higher AADDC = more robust.", ""]
-    links = list(dict.fromkeys((p["model"], p["channel"], p["snr_db"]) for p in results["points"]))
-    attacks = list(dict.fromkeys(p["attack"] for p in results["points"]))
+    links = list(dict.fromkeys((key.model, key.channel, key.snr_db) for key in results.links))
+    attacks = list(dict.fromkeys(a for link in results.links.values() for a in link.curves))
     for model, channel, snr in links:
         where = channel if snr is None else f"{channel} @ {snr:g} dB"
         lines += [f"### {model} · {where}", "",
@@ -173,10 +175,10 @@ def _hardening_section(results: dict[str, Any], metrics: list[str]) -> list[str]
                   "|---|---|---|---|---|---|---|"]
         for attack in attacks:
             for metric in metrics:
-                base = (model, "none", channel, snr, attack)
+                base = (model, none, channel, snr, attack)
                 before = area.get((*base, metric))
                 for d in defenses:
-                    if d == "none" or before is None:
+                    if results.is_unhardened(d) or before is None:
                         continue
                     hard = (model, d, channel, snr, attack)
                     after = area.get((*hard, metric))
@@ -189,19 +191,21 @@ def _hardening_section(results: dict[str, Any], metrics: list[str]) -> list[str]
     return lines
 
 
-def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
+def _gap_section(results: Results, metrics: list[str]) -> list[str]:
     """Per ε, how much more damage untargeted PGD does than Gaussian jamming of equal energy."""
     lines = ["## Attack vs. equal-energy Gaussian jamming", ""]
     have_psnr, have_ssim = "psnr" in metrics, "ssim" in metrics
     if not (have_psnr or have_ssim):
         return []
-    symbol = AXIS_LABELS[_axis(results)][0]
+    symbol = AXIS_LABELS[results.budget_axis][0]
+    untargeted, jamming = results.untargeted_pgd, results.jamming
     lines += ["Gap = metric under Gaussian jamming − metric under untargeted PGD, at the same "
               f"{symbol} (positive: the attacker does more damage than noise of the same energy).",
               ""]
     found = False
-    for link, by_attack in points_by_link(results["points"]).items():
-        if UNTARGETED not in by_attack or GAUSSIAN not in by_attack:
+    for link, grouped in results.links.items():
+        by_attack = grouped.curves
+        if untargeted not in by_attack or jamming not in by_attack:
             continue
         found = True
         cols = ["ε" if symbol == "ε" else "PSR budget [dB]", "PSR [dB]"]
@@ -210,7 +214,7 @@ def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
         if have_ssim:
             cols += ["SSIM PGD", "SSIM jam", "SSIM gap"]
         lines += [f"### {_link_label(link)}", "", "| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
-        for pgd, jam in zip(by_attack[UNTARGETED], by_attack[GAUSSIAN], strict=True):
+        for pgd, jam in zip(by_attack[untargeted].points, by_attack[jamming].points, strict=True):
             row = [f"{_budget(pgd):g}", _fmt(pgd["psr_db"], 1)]
             if have_psnr:
                 a, b = pgd["metrics"]["psnr"], jam["metrics"]["psnr"]
@@ -221,26 +225,23 @@ def _gap_section(results: dict[str, Any], metrics: list[str]) -> list[str]:
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     if not found:
-        lines += [f"(needs both a `{UNTARGETED}` and a `{GAUSSIAN}` attack in the scenario)", ""]
+        lines += ["(needs both a `pgd-untargeted` and a `gaussian` attack in the scenario)", ""]
     return lines
 
 
-def _equal_damage_section(results: dict[str, Any]) -> list[str]:
+def _equal_damage_section(results: Results) -> list[str]:
     """The headline: per attack, how many dB more power Gaussian jamming needs for its damage."""
-    metrics = [m for m in GAP_METRICS if m in results["scenario"]["metrics"]]
+    metrics = [m for m in GAP_METRICS if m in results.doc["scenario"]["metrics"]]
     if not metrics:
         return []
-    gaps = results.get("equal_damage_gaps")
+    gaps = results.doc.get("equal_damage_gaps")
     if gaps is None:  # a results.json written before the gap existed
-        jams = [a.get("label") or "gaussian" for a in results["scenario"]["adversary"]["attacks"]
-                if a["kind"] == GAUSSIAN]
-        gaps = (equal_damage_table(results["points"], jams[0], metrics, budget_axis=_axis(results))
-                if jams else [])
+        gaps = equal_damage_table(results, metrics)
     lines = ["## Equal-damage power gap to Gaussian jamming (headline)", ""]
     if not gaps:
-        return lines + [f"(needs a `{GAUSSIAN}` attack in the scenario)", ""]
-    power = "its PSR budget" if _axis(results) == "psr_db" else "its measured mean PSR"
-    symbol = AXIS_LABELS[_axis(results)][0]
+        return lines + ["(needs a `gaussian` attack in the scenario)", ""]
+    power = "its PSR budget" if results.budget_axis == "psr_db" else "its measured mean PSR"
+    symbol = AXIS_LABELS[results.budget_axis][0]
     lines += [
         "How many dB more power Gaussian jamming needs to do the same damage (the same "
         f"{' / '.join(m.upper() for m in metrics)} loss) as the attack at {power}: the "
@@ -249,10 +250,7 @@ def _equal_damage_section(results: dict[str, Any]) -> list[str]:
         "Headline = the median of the exact gaps over the budgets (else the tightest bound).",
         "",
     ]
-    by_link: dict[tuple, list[dict]] = defaultdict(list)
-    for g in gaps:
-        by_link[tuple(g[k] for k in LINK_KEYS)].append(g)
-    for link, records in by_link.items():
+    for link, records in Results.by_link(gaps).items():
         budgets = sorted({p["budget"] for g in records for p in g["points"]})
         lines += [f"### {_link_label(link)}", "",
                   "| attack | metric | headline gap | "
@@ -276,29 +274,26 @@ def _grid_eps_indices(eps: list[float], wanted: list[float] | None, axis: str = 
     return [nonzero[i] for i in sorted(set(picks.tolist()))]
 
 
-def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str]:
+def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray, grouped: Results) -> list[str]:
     from semcom.report.latent_report import latent_figures
 
     sc = results["scenario"]
     metrics = _computed_metrics(results)
-    axis = _axis(results)
+    axis = grouped.budget_axis
     symbol, xlabel = AXIS_LABELS[axis]
+    jamming_style = {name: {"linestyle": "--", "color": "grey"} for name in grouped.attacks_of_kind("gaussian")}
     names = []
-    for link, by_attack in points_by_link(results["points"]).items():
+    for link, linked in grouped.links.items():
         slug = _slug(link)
-        curves = {
-            attack: ([_budget(p) for p in pts],
-                     {m: [p["metrics"][m] for p in pts] for m in metrics})
-            for attack, pts in by_attack.items()
-        }
+        curves = {attack: (c.budgets, {m: c.values(m) for m in metrics}) for attack, c in linked.curves.items()}
         dd = f"figures/dd_{slug}.png"
         plot_dd_curves({"": curves}, metrics, f"DD-curves (vs input) · {_link_label(link)}", out / dd,
-                       xlabel=xlabel, styles={GAUSSIAN: {"linestyle": "--", "color": "grey"}})
+                       xlabel=xlabel, styles=jamming_style)
         rows: list[tuple[str, np.ndarray]] = []
-        for attack, pts in by_attack.items():
-            labels = dict(zip(LINK_KEYS, link, strict=True)) | {"attack": attack}
+        for attack, c in linked.curves.items():
+            labels = link._asdict() | {"attack": attack}
             samples = np.load(out / "samples" / f"{config_key(labels)}.npy", allow_pickle=False)
-            eps = [_budget(p) for p in pts]
+            eps = c.budgets
             if not rows and axis == "eps" and eps[0] == 0:
                 rows.append(("clean recon.", samples[0]))
             for i in _grid_eps_indices(eps, sc["report"]["grid_eps"], axis):
@@ -306,8 +301,8 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
         grid = f"figures/grid_{slug}.png"
         plot_image_grid(inputs, rows, f"Reconstructions under attack · {_link_label(link)}", out / grid)
         names += [dd, grid]
-    names += side_by_side_figure(out, results, metrics, xlabel)
-    names += _hardening_figures(out, results)
+    names += side_by_side_figure(out, grouped, metrics, xlabel)
+    names += _hardening_figures(out, results, grouped)
     names += tradeoff_figures(out, results)
     names += snr_figures(out, results)
     wanted = sc["report"]["grid_eps"]
@@ -316,14 +311,13 @@ def _figures(out: Path, results: dict[str, Any], inputs: np.ndarray) -> list[str
     return names
 
 
-def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
+def _hardening_figures(out: Path, results: dict[str, Any], grouped: Results) -> list[str]:
     """Per link: DD-curves of every defence overlaid, one row per attack."""
     metrics = _computed_metrics(results)
     by_link: dict[tuple, dict[str, dict[str, tuple]]] = defaultdict(lambda: defaultdict(dict))
-    for (model, defense, channel, snr), by_attack in points_by_link(results["points"]).items():
-        for attack, pts in by_attack.items():
-            by_link[(model, channel, snr)][attack][defense] = (
-                [_budget(p) for p in pts], {m: [p["metrics"][m] for p in pts] for m in metrics})
+    for (model, defense, channel, snr), linked in grouped.links.items():
+        for attack, c in linked.curves.items():
+            by_link[(model, channel, snr)][attack][defense] = (c.budgets, {m: c.values(m) for m in metrics})
     names = []
     for (model, channel, snr), rows in by_link.items():
         if len(next(iter(rows.values()))) < 2:
@@ -332,7 +326,7 @@ def _hardening_figures(out: Path, results: dict[str, Any]) -> list[str]:
         name = f"figures/hardening_{_slug((model, channel, snr))}.png"
         plot_dd_curves(dict(rows), metrics, f"Baseline vs hardened receivers · {model} · {where}", out / name,
                        xlabel=AXIS_LABELS[_axis(results)][1],
-                       styles={"none": {"color": "black", "linewidth": 2}})
+                       styles={name: {"color": "black", "linewidth": 2} for name in grouped.unhardened()})
         names.append(name)
     return names
 
@@ -347,6 +341,7 @@ def write_outputs(out: Path, results: dict[str, Any], inputs: np.ndarray) -> Non
 
     with complete_set_or_none(out):
         atomic_write_text(out / "results.csv", _csv(results))
-        figures = _figures(out, results, inputs)
-        atomic_write_text(out / "report.md", render_report(results, figures))
+        grouped = Results.from_doc(results)
+        figures = _figures(out, results, inputs, grouped)
+        atomic_write_text(out / "report.md", render_report(results, figures, grouped))
         atomic_write_text(out / "results.json", json.dumps(results, indent=1, allow_nan=False))

@@ -17,6 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from semcom.study.results import scenario_defenses
+
 __all__ = ["snr_figures", "training_section", "SNR_METRICS"]
 
 SNR_METRICS = ("psnr", "ssim")
@@ -25,10 +27,11 @@ SNR_METRICS = ("psnr", "ssim")
 def _curves(results: dict[str, Any]) -> dict[str, dict[str, dict[float, list[dict]]]]:
     """``{channel: {"model · defence": {snr: [metrics, …]}}}`` of the clean link."""
     out: dict[str, dict[str, dict[float, list[dict]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    unhardened = {d.name for d in scenario_defenses(results["scenario"]) if d.kind == "none"}
     for row in results.get("clean", []):
         if row["snr_db"] is None:
             continue
-        line = row["model"] if row["defense"] == "none" else f"{row['model']} · {row['defense']}"
+        line = row["model"] if row["defense"] in unhardened else f"{row['model']} · {row['defense']}"
         out[row["channel"]][line][float(row["snr_db"])].append(row["metrics"])
     return out
 

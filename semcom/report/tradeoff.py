@@ -18,19 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from semcom.study.replicates import mean_spread, points_per_replicate
+from semcom.study.results import scenario_attacks, scenario_defenses
 
 __all__ = ["reference_attack", "reference_budget", "tradeoff_points", "tradeoff_figures"]
 
 
 def reference_attack(scenario: dict[str, Any]) -> str | None:
     """The name of the scenario's untargeted PGD attack, else of its first non-jamming attack."""
-    from pydantic import TypeAdapter
-
-    from semcom.study.scenario import Attack
-
-    attacks = [TypeAdapter(Attack).validate_python(a) for a in scenario["adversary"]["attacks"]]
+    attacks = scenario_attacks(scenario)
     for a in attacks:
-        if a.kind == "pgd" and getattr(a, "target", None) is None:
+        if a.kind == "pgd" and a.settings.get("target") is None:
             return a.name
     return next((a.name for a in attacks if a.kind != "gaussian"), None)
 
@@ -99,6 +96,7 @@ def tradeoff_figures(out: Path, results: dict[str, Any]) -> list[str]:
     unavailable = results.get("unavailable_metrics", {})
     metrics = [m for m in results["scenario"]["metrics"] if m not in unavailable]
     symbol = "ε" if results.get("budget_axis", "eps") == "eps" else "PSR"
+    unhardened = {d.name for d in scenario_defenses(results["scenario"]) if d.kind == "none"}
     names = []
     plt = _pyplot()
     for (channel, snr), receivers in by_link.items():
@@ -118,7 +116,7 @@ def tradeoff_figures(out: Path, results: dict[str, Any]) -> list[str]:
                 ax.errorbar(xs, ys, xerr=xerr, yerr=yerr, fmt=marker, color=colours[kind], label=kind,
                             capsize=2, markersize=6)
                 for r, x, y in zip(group, xs, ys, strict=True):
-                    text = r["defense"] if r["defense"] != "none" or r["kind"] == "none" else r["model"]
+                    text = r["defense"] if r["defense"] not in unhardened or r["kind"] == "none" else r["model"]
                     ax.annotate(text, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
             better = "" if get_metric(metric).higher_is_better else " (lower is better)"
             ax.set_xlabel(f"{metric.upper()} clean{better}")

@@ -13,8 +13,11 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["DEFAULT_THRESHOLDS", "BreakPowerConfig", "bisection_rounds", "check_defenses", "check_thresholds", "covers",
-           "resolved_thresholds"]
+__all__ = ["DEFAULT_THRESHOLDS", "PSR_DB_RANGE", "BreakPowerConfig", "bisection_rounds", "check_defenses",
+           "check_thresholds", "covers", "resolved_thresholds"]
+
+PSR_DB_RANGE = (-100.0, 60.0)
+"""The PSRs [dB] a ``psr_db`` sweep may hold (and a break-power search may range over)."""
 
 DEFAULT_THRESHOLDS = {"ssim": 0.5, "psnr": 15.0, "accuracy": 0.0}
 """An image is broken at SSIM ≤ 0.5, PSNR ≤ 15 dB, or misclassified (per-image accuracy ≤ 0)."""
@@ -58,8 +61,6 @@ class BreakPowerConfig(BaseModel):
     @field_validator("range_db")
     @classmethod
     def _range(cls, v: list[float]) -> list[float]:
-        from semcom.study.scenario import PSR_DB_RANGE  # the PSRs a sweep may hold; imported late (no cycle)
-
         low, high = PSR_DB_RANGE
         if len(v) != 2 or not all(math.isfinite(x) and low <= x <= high for x in v) or v[0] >= v[1]:
             raise ValueError(f"must be [low, high] in dB with {low:g} ≤ low < high ≤ {high:g}; got {v}")

@@ -35,6 +35,8 @@ class JobEnv:
     store_root: str
     device: str = "cpu"
     progress: bool | None = None
+    speed: str = "sweeps"
+    """The driver's ``$SEMCOM_SPEED`` (:mod:`semcom.speed`): Ray workers run under it, not under their own."""
 
 
 class Job(Protocol):
@@ -73,7 +75,10 @@ def _run_task(job: Job, env: JobEnv, threads: int, names: tuple[str, ...], *obje
     """A Ray task's body: Ray has already resolved the object references in ``objects``."""
     import torch
 
+    from semcom.speed import SPEED_ENV
+
     torch.set_num_threads(threads)
+    os.environ[SPEED_ENV] = env.speed  # a remote worker does not share the driver's environment
     return job.run(dict(zip(names, objects, strict=True)), env)
 
 

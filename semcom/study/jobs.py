@@ -18,7 +18,8 @@ from typing import Any
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, summarise
 from semcom.defenses.hardening import HardeningConfig, get_or_harden
 from semcom.link import build_link
-from semcom.models.training import TrainConfig, TrainedModel, get_or_train
+from semcom.models.trained import TrainedModel
+from semcom.models.training import TrainConfig, get_or_train
 from semcom.study.executors import JobEnv
 from semcom.study.store import ModelStore, config_key
 from semcom.study.sweep import AttackSpec, NonFiniteError, SweepResult, sweep_attack

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom import speed
 from semcom.attacks.break_power import break_power_records, break_spec
 from semcom.study.break_power_config import covers
 from semcom.attacks.threats import CLASS_TARGET
@@ -44,6 +45,7 @@ from semcom.report.gap import equal_damage_table
 from semcom.study.executors import Executor, InProcessExecutor, JobEnv
 from semcom.study.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.study.replicates import add_replicates, mean_entries, replicate_scenarios
+from semcom.study.results import Results
 from semcom.study.run_files import point_files_intact
 from semcom.study.run_lock import LOCK_NAME, RunFolderLock
 from semcom.study.scenario import ModelConfig, Scenario, ScenarioError
@@ -99,7 +101,7 @@ def _fingerprint(sc: Scenario, m, d, ch, at) -> str:
     common = sc.model_dump(mode="json", exclude=_SHARED_BY_POINTS)
     own = {name: cfg.model_dump(mode="json") for name, cfg in
            (("model", m), ("defense", d), ("channel", ch), ("attack", at))}
-    return config_key({"common": common, **own})
+    return config_key({"common": common, **own, **speed.point_key_part()})
 
 
 def _is_run_folder(out: Path) -> bool:
@@ -194,6 +196,7 @@ def _environment(sc: Scenario, device: str, executor: Executor) -> dict[str, Any
             versions[p] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(), "device": device,
             "executor": type(executor).__name__, "torch_threads": torch.get_num_threads(),
+            "speed": speed.speed_setting(),
             "seed": sc.seed, "versions": versions}
 
 
@@ -351,7 +354,7 @@ def run_scenario(
     plan = _Plan()
     for r, sc_r in enumerate(reps):
         _plan(sc_r, [t for t in todo if t[0].replicate == r], data_key, plugins, available, plan)
-    env = JobEnv(str(store.root), device, progress)
+    env = JobEnv(str(store.root), device, progress, speed.speed_setting())
 
     trained = _run_phase(executor, plan.train, {"train": train.images}, env)
     models = {name: trained[job] for name, job in plan.models.items()}
@@ -404,7 +407,7 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
             areas.append({**head, "metric": name, "value": value, "baseline": base})
     jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
     axis = sc.adversary.budget_axis
-    gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
+    gaps = equal_damage_table(Results.from_points(points, resolved, axis), available)
     certificates = [{**{k: e[k] for k in labels}, **e["certificate"]} for e in entries if "certificate" in e]
     return {"schema_version": SCHEMA_VERSION, "scenario": resolved, "seeds": _seeds(sc), "points": points,
             "aaddc": areas, "budget_axis": axis, "equal_damage_gaps": gaps,

@@ -17,8 +17,15 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from semcom.study.break_power_config import (BreakPowerConfig, bisection_rounds, check_defenses, check_thresholds,
-                                             covers, resolved_thresholds)
+from semcom.study.break_power_config import (
+    PSR_DB_RANGE,
+    BreakPowerConfig,
+    bisection_rounds,
+    check_defenses,
+    check_thresholds,
+    covers,
+    resolved_thresholds,
+)
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
@@ -29,9 +36,6 @@ whole study's work, see :meth:`Scenario.decoder_passes`)."""
 
 NOMINAL_SPLIT = 10_000
 """Images assumed for a split whose size a scenario leaves open (MNIST's test split)."""
-
-PSR_DB_RANGE = (-100.0, 60.0)
-"""The PSRs [dB] a ``psr_db`` sweep may hold."""
 
 LATENT_DIMS = {"fashion-mnist": 30, "celeba": 128}
 """Latent size of a model entry without ``latent_dim``, per data set (paper §3.1.2); else 10."""
@@ -84,9 +88,13 @@ class AdversarialTrainingConfig(_Frozen):
     """Training budget ``ε_train``; required unless ``kind`` is ``finetune`` (the control:
     the same extra decoder steps, unperturbed), which takes none."""
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    """PGD steps per perturbation."""
     k: int = Field(1, ge=1, le=20)
+    """Decoder-only steps on perturbed latents after each regular minibatch step."""
     lr: float = Field(1e-3, gt=0, le=1)
+    """Adam learning rate of the decoder-only steps."""
     distance: Literal["ssim", "mse"] = "ssim"
+    """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> AdversarialTrainingConfig:
@@ -586,9 +594,14 @@ _ATTACK_TAGS = {"pgd", "blackbox", "universal", "gaussian"}
 
 
 class EpsRange(_Frozen):
+    """Evenly spaced budgets from ``start`` to ``stop``."""
+
     start: float = Field(0.0, ge=0)
+    """First value of the sweep."""
     stop: float = Field(gt=0)
+    """Last value of the sweep."""
     num: int = Field(ge=2, le=LIMITS["eps_points"])
+    """Values in the sweep, ``start`` and ``stop`` included."""
 
     def values(self) -> list[float]:
         step = (self.stop - self.start) / (self.num - 1)
@@ -599,7 +612,9 @@ class PsrRange(EpsRange):
     """Evenly spaced PSRs [dB] from ``start`` to ``stop``."""
 
     start: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+    """First PSR of the sweep [dB]."""
     stop: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+    """Last PSR of the sweep [dB]."""
 
 
 def _check_sweep(values: list[float], low: float, high: float, unit: str = "") -> None:
@@ -622,10 +637,17 @@ class AdversaryConfig(_Frozen):
     """
 
     eps: list[float] | EpsRange | None = None
+    """Budget sweep ``ε`` in latent units (a strictly increasing list, or a range); give this or ``psr_db``."""
     psr_db: list[float] | PsrRange | None = None
+    """Budget sweep as perturbation-to-signal power ratios [dB] per sample (L2); give this or ``eps``."""
     norm: Literal["l2", "linf"] = "l2"
+    """Norm of the budget ``‖δ‖ ≤ ε`` per sample."""
     placement: Literal["in_transit", "over_the_air"] = "in_transit"
+    """``in_transit``: added to the latent before the channel; ``over_the_air``: a jammer through its own
+    fading channel (docs/design.md §3, "Placement")."""
     attacks: list[Attack] = Field(min_length=1)
+    """The attacks, each run at every budget; ``kind`` picks one (``semcom list`` shows them) and the
+    entry's other keys are that attack's settings (below, per kind)."""
 
     @field_validator("eps")
     @classmethod

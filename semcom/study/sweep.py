@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from semcom import speed
 from semcom.attacks.threats import AttackSpec, Threat
-from semcom.link import Link, inference_copy
+from semcom.link import Link
 from semcom.metrics import perceptual as _perceptual  # noqa: F401  (registers the "lpips" PGD distance)
 from semcom.metrics.quality import MetricTally, get_metric
 
-__all__ = ["AttackSpec", "SweepResult", "NonFiniteError", "sweep_attack", "derive_seed", "PRECISIONS"]
+__all__ = ["AttackSpec", "SweepResult", "NonFiniteError", "sweep_attack", "derive_seed"]
 
-PRECISIONS = ("fp32", "bf16")
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -122,10 +122,8 @@ def sweep_attack(
     fp32); it pays on GPUs and CPUs with native bf16, and is measured by
     ``benchmarks/attack_throughput.py``.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {PRECISIONS}; got {precision!r}")
     device = next(link.parameters()).device
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    autocast = speed.autocast(device, precision)
     metrics = [get_metric(m) for m in metric_names]
     given = {"labels": labels, "classifier": classifier}
     for m in metrics:
@@ -142,7 +140,7 @@ def sweep_attack(
     abs_delta_sum = [torch.zeros(()) for _ in budgets]  # each becomes [k]
     clean_z: list[torch.Tensor] = []
     adv_z: list[torch.Tensor] = []  # z + δ at the last budget
-    link = inference_copy(link)
+    link = speed.inference_copy(link)
     uses, power_sum = 0.0, 0.0
     threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
     for chunk_index, x in enumerate(images.split(batch_size)):

@@ -10,8 +10,9 @@ from adversary import psr_to_eps
 from channels import make_channel
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, break_power_records, summarise
 from semcom.attacks.threats import AttackSpec, Threat
-from semcom.link import Link, inference_copy
+from semcom.link import Link
 from semcom.metrics.quality import get_metric
+from semcom.speed import inference_copy
 
 SPEC = BreakSpec(thresholds=(("ssim", 0.5), ("psnr", 15.0)), low_db=-40.0, high_db=10.0, tolerance_db=1.0)
 

@@ -126,7 +126,7 @@ def test_link_passes_its_generator_to_a_smoothed_receiver():
 @pytest.mark.parametrize("kind", ["consistency", "pgd-matched", "smoothing"])
 def test_new_defences_make_the_controls_optimizer_steps_and_store_their_receiver(kind, tmp_path, monkeypatch):
     """Same data, epochs, k → the same number of Adam steps as ``finetune``; the store round-trips."""
-    from semcom.models.training import TrainedModel
+    from semcom.models.trained import TrainedModel
 
     steps = []
     real = torch.optim.Adam.step

@@ -13,7 +13,8 @@ from channels import make_channel
 from semcom.attacks.threats import AttackSpec
 from semcom.cli import main
 from semcom.digital_link import DigitalLink
-from semcom.link import Link, build_link, inference_copy
+from semcom.link import Link, build_link
+from semcom.speed import inference_copy
 from semcom.study.scenario import ChannelConfig, load_scenario
 from semcom.study.sweep import sweep_attack
 

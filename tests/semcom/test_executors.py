@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from semcom.models import Autoencoder
-from semcom.models.training import TrainedModel
+from semcom.models.trained import TrainedModel
 from semcom.study.executors import ExecutorError, InProcessExecutor, JobEnv, make_executor
 from semcom.study.jobs import GridPoint, PointError, PointJob
 from semcom.study.scenario import ChannelConfig

@@ -7,6 +7,7 @@ import pytest
 
 import semcom.report.gap
 from semcom.report.gap import equal_damage_gaps, equal_damage_table, format_gap, headline
+from semcom.study.results import Results
 
 JAM_DB = np.arange(-30.0, 0.5, 1.0).tolist()
 
@@ -82,12 +83,19 @@ def _points(attack, budgets, ssim, psr=None):
     ]
 
 
+def _grouped(points, axis):
+    """The points of a run with a Gaussian jammer and a PGD attack labelled ``pgd``."""
+    scenario = {"adversary": {"attacks": [{"kind": "gaussian"}, {"kind": "pgd", "label": "pgd"}]},
+                "defenses": [{"kind": "none"}]}
+    return Results.from_points(points, scenario, axis)
+
+
 def test_the_results_table_uses_psr_budgets_or_measured_psrs():
     budgets = [-20.0, -10.0, 0.0]
     points = _points("gaussian", budgets, [0.9, 0.8, 0.6]) + _points(
         "pgd", budgets, [0.8, 0.6, 0.2]
     )
-    (record,) = equal_damage_table(points, "gaussian", ["ssim", "mse"], budget_axis="psr_db")
+    (record,) = equal_damage_table(_grouped(points, "psr_db"), ["ssim", "mse"])
     assert (
         record["attack"] == "pgd"
         and record["metric"] == "ssim"
@@ -100,10 +108,10 @@ def test_the_results_table_uses_psr_budgets_or_measured_psrs():
     eps_points = _points(
         "gaussian", [0.0, 1.0, 2.0], [1.0, 0.9, 0.8], psr=[None, -20.0, -14.0]
     ) + _points("pgd", [0.0, 1.0, 2.0], [1.0, 0.8, 0.5], psr=[None, -20.0, -14.0])
-    (record,) = equal_damage_table(eps_points, "gaussian", ["ssim"], budget_axis="eps")
+    (record,) = equal_damage_table(_grouped(eps_points, "eps"), ["ssim"])
     assert [p["budget"] for p in record["points"]] == [1.0, 2.0]
     assert record["points"][0]["gap_db"] == pytest.approx(6.0)
-    assert equal_damage_table(points, "gaussian", ["psnr"], budget_axis="psr_db") == []
+    assert equal_damage_table(_grouped(points, "psr_db"), ["psnr"]) == []
 
 
 def test_docstring_examples_run():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from semcom.link import Link, inference_copy
+from semcom.link import Link
+from semcom.speed import inference_copy
 
 
 def test_inference_copy_folds_batchnorm_and_keeps_outputs(tiny_vae):

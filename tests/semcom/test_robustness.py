@@ -10,6 +10,7 @@ import pytest
 from semcom.metrics.robustness import degradation, degradation_area, hardening_table, robustness_table, threshold_budget
 from semcom.report.hardening_report import control_section
 from semcom.study.replicates import add_replicates, mean_entries, replicate_seed
+from semcom.study.results import Results
 
 BUDGETS = [0.0, 0.5, 1.0, 1.5, 2.0]
 
@@ -67,7 +68,7 @@ def test_a_gain_within_the_spread_is_not_significant_and_said_so():
     assert gain["mean"] == pytest.approx(statistics.fmean([0.03, -0.025, 0.01]))
     assert gain["spread"] == pytest.approx(statistics.stdev([0.03, -0.025, 0.01]))
     assert gain["mean"] > 0 and gain["significant"] is False and rec["beats_control"] is False
-    text = "\n".join(control_section(res))
+    text = "\n".join(control_section(Results.from_doc(res)))
     assert "**no defence beats the control** `control`" in text and "within the spread" in text
     assert "(n.s.)" in text and "sample standard deviation (ddof = 1) over replicates (3 replicates)" in text
     # gain over none (a second column) is large and significant
@@ -81,7 +82,7 @@ def test_a_clear_gain_over_the_control_is_reported_with_its_clean_cost():
     (rec,) = [r for r in res["hardening"] if r["defense"] == "adv"]
     assert rec["beats_control"] is True and rec["gain_vs_control"]["attack"]["significant"] is True
     assert rec["gain_vs_control"]["clean"]["mean"] == pytest.approx(-0.02)
-    text = "\n".join(control_section(res))
+    text = "\n".join(control_section(Results.from_doc(res)))
     assert "`adv` (adversarial) beats its control `control` at every budget ε ≥ 1" in text
     assert "at a clean cost of -0.020" in text
 
@@ -90,7 +91,7 @@ def test_one_replicate_has_no_spread_and_says_so():
     res = _results({"none": [NONE], "control": [CONTROL], "noise": [[c - 0.01 for c in CONTROL]]})
     (rec,) = [r for r in res["hardening"] if r["defense"] == "noise"]
     assert rec["gain_vs_control"]["attack"]["spread"] is None and rec["beats_control"] is False
-    text = "\n".join(control_section(res))
+    text = "\n".join(control_section(Results.from_doc(res)))
     assert "One replicate: no spread" in text and "**no defence beats the control**" in text
     deg = [r for r in res["robustness"] if r["defense"] == "control"][0]
     assert deg["degradation"] == pytest.approx([0.83 - v for v in CONTROL])

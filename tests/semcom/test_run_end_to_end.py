@@ -1,5 +1,6 @@
 """A tiny scenario through the real CLI: outputs, the results.json contract, reuse and resume."""
 
+import copy
 import csv
 import json
 
@@ -8,6 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from semcom.cli import main
+from semcom.report.markdown import render_report
+from semcom.study.results import LinkKey, Results
 
 TINY = {
     "name": "tiny",
@@ -228,3 +231,68 @@ def test_latent_records_and_figures_are_redrawn(finished_run):
     code, output = _invoke("report", str(out))
     assert code == 0, output
     assert all((out / "figures" / name).is_file() for name in figures)
+
+
+# The typed results object (semcom/study/results.py): the runner's points grouped once, kinds not labels.
+
+def _doc(run) -> dict:
+    _, out = run
+    return json.loads((out / "results.json").read_text())
+
+
+def test_grouping_round_trips_the_points_the_runner_wrote(finished_run):
+    doc = _doc(finished_run)
+    grouped = Results.from_doc(doc)
+    assert grouped.points == doc["points"], "each point once, in the run's order"
+    assert len(grouped.links) == 3 * 2  # (none, adversarial, control) × (ideal, awgn @ 10 dB)
+    for key, link in grouped.links.items():
+        assert link.key == key and link.defense.name == key.defense
+        assert list(link.curves) == ["pgd-untargeted", "pgd-black", "gaussian"]
+        for name, curve in link.curves.items():
+            assert curve.attack.name == name and curve.budgets == [0.0, 0.5, 1.0]
+            assert all(LinkKey.of(p) == key and p["attack"] == name for p in curve.points)
+            assert curve.values("ssim") == [p["metrics"]["ssim"] for p in curve.points]
+    assert set(Results.by_link(doc["aaddc"])) == set(grouped.links)
+    assert grouped.jamming == "gaussian" and grouped.untargeted_pgd == "pgd-untargeted"
+    assert grouped.attacks["pgd-black"].kind == "pgd" and grouped.attacks["pgd-black"].settings["target"] == "black"
+    assert [d for d in grouped.defenses if grouped.is_unhardened(d)] == ["none"]
+    assert grouped.defenses["control"].kind == "finetune" and not grouped.is_unhardened("control")
+
+
+def _renamed(doc: dict, attacks: dict[str, str], defenses: dict[str, str]) -> dict:
+    """``doc`` as if the scenario had labelled its entries: every record renamed, the labels set."""
+    def walk(node):
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items()}
+            for key, names in (("attack", attacks), ("defense", defenses)):
+                if isinstance(out.get(key), str) and out[key] in names:
+                    out[key] = names[out[key]]
+            return out
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    sc = doc["scenario"]
+    new = walk({k: v for k, v in doc.items() if k != "scenario"})
+    new["scenario"] = scenario = copy.deepcopy(sc)
+    grouped = Results.from_doc(doc)
+    for entry, name in zip(scenario["adversary"]["attacks"], grouped.attacks, strict=True):
+        entry["label"] = attacks.get(name, entry.get("label"))
+    for entry, name in zip(scenario["defenses"], grouped.defenses, strict=True):
+        entry["label"] = defenses.get(name, entry.get("label"))
+    return new
+
+
+def test_the_report_finds_jamming_untargeted_pgd_and_the_unhardened_receiver_by_kind(finished_run):
+    doc = _doc(finished_run)
+    renamed = _renamed(doc, {"gaussian": "noise-jammer", "pgd-untargeted": "plain-pgd"}, {"none": "as-trained"})
+    grouped = Results.from_doc(renamed)
+    assert grouped.jamming == "noise-jammer" and grouped.untargeted_pgd == "plain-pgd"
+    assert grouped.is_unhardened("as-trained") and grouped.points != doc["points"]
+    before, after = render_report(doc, []), render_report(renamed, [])
+    assert "| PSNR PGD [dB] |" in before and "(needs both" not in before
+    assert "| PSNR PGD [dB] |" in after and "(needs both" not in after, "the gap table found by kind"
+    assert "AADDC of the unhardened receiver (`as-trained`)" in after
+    assert after.count("| plain-pgd |") == before.count("| pgd-untargeted |") > 0
+    # the same tables, row for row, once the names are put back
+    back = after.replace("plain-pgd", "pgd-untargeted").replace("noise-jammer", "gaussian").replace(
+        "as-trained", "none")
+    assert back == before

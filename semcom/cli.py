@@ -239,13 +239,15 @@ def report(run_dir: str) -> None:
 
 
 def _channel_line(cls) -> str:
-    """A channel's first docstring line and its settings with their defaults."""
-    import inspect
-
+    """A channel's first docstring line and its settings (its ``Settings`` class) with their defaults."""
     first = (cls.__doc__ or "").strip().splitlines()[0]
-    params = [f"{p.name}={p.default!r}" for p in inspect.signature(cls).parameters.values()
-              if p.default is not inspect.Parameter.empty]
-    return f"{first} [settings: {', '.join(params)}]" if params else first
+    return first + _settings_text(cls.Settings)
+
+
+def _settings_text(model) -> str:
+    """`` [settings: name=default, …]`` of a component's settings class (empty without settings)."""
+    fields = [f"{n}={f.default!r}" for n, f in model.model_fields.items() if not f.is_required()]
+    return f" [settings: {', '.join(fields)}]" if fields else ""
 
 
 def _size(n: float) -> str:

@@ -15,8 +15,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializeAsAny,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from channels import ChannelSettings
 from semcom.break_power_config import BreakPowerConfig, bisection_rounds, check_thresholds, resolved_thresholds
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
@@ -245,12 +258,86 @@ def _check_variant_settings(m: ModelConfig) -> None:
 
 
 
-class ChannelConfig(_Frozen):
-    """A link: channel kind, SNRs [dB] (none for the ideal link), receiver equaliser.
+class ComponentSettingsError(ValueError):
+    """A component's own settings (a channel's, an attack's, a defence's) failed validation.
 
-    The remaining keys are settings of the channel's constructor and apply
-    only to the kinds that take them (the table below lists each kind's
-    settings and defaults); unset, the channel's default is used.
+    Raised inside a schema validator that dispatches on ``kind``; it keeps the
+    settings model's errors so that :func:`parse_scenario` names the key below
+    the entry (``channels[1].k_factor_db``), not the entry.
+    """
+
+    def __init__(self, err: ValidationError, model: type[BaseModel]) -> None:
+        first = _first_error(err.errors())
+        if first["type"] == "extra_forbidden":  # say which settings this kind takes
+            takes = ", ".join(f"`{name}`" for name in model.model_fields) or "none"
+            first = {**first, "type": "unknown_setting", "ctx": {"takes": takes}}
+        self.first = first
+        super().__init__(str(first["msg"]))
+
+
+def validated_settings(model: type[BaseModel], values: Any) -> BaseModel:
+    """``values`` validated by a component's settings ``model``; :class:`ComponentSettingsError` if bad."""
+    if isinstance(values, model):
+        return values
+    try:
+        return model.model_validate(values)
+    except ValidationError as err:
+        raise ComponentSettingsError(err, model) from None
+
+
+def flat_settings(own: BaseModel, info: SerializationInfo, before: dict[str, Any]) -> dict[str, Any]:
+    """A component's settings as the flat keys of its scenario entry, as a dump shows them.
+
+    The keys of ``before`` (the flat settings of the schema before each component owned
+    its settings, with their defaults there) keep the form they had: unset, they show that
+    default (``None``), so store keys, journals and ``results.json`` stay identical. The
+    component's other settings show their values. ``exclude_unset``, ``exclude_none`` and
+    ``exclude_defaults`` apply as to any field.
+    """
+    values = own.model_dump(mode=info.mode)
+    given = own.model_fields_set
+    flat = {name: values[name] if name in given else default for name, default in before.items()}
+    flat.update((name, value) for name, value in values.items() if name not in before)
+    if info.exclude_unset:
+        flat = {k: v for k, v in flat.items() if k in given}
+    if info.exclude_none:
+        flat = {k: v for k, v in flat.items() if v is not None}
+    if info.exclude_defaults:
+        fields = type(own).model_fields
+        flat = {k: v for k, v in flat.items() if v != (before[k] if k in before else fields[k].default)}
+    return flat
+
+
+_CHANNEL_KEYS_BEFORE = {"equalizer": "lmmse", **dict.fromkeys((
+    "block_length", "k_factor_db", "los_phase", "model", "delay_spread", "carrier_frequency", "subcarrier_spacing",
+    "fft_size", "speed", "bits", "code_rate", "qam_order", "bp_iterations", "clip", "fading"))}
+"""The one flat list of every channel's settings the schema had before each channel owned its
+settings (:func:`flat_settings`): a link's store key is the channel entry's dump."""
+
+
+def _own_settings(entry: Any, common: set[str], registry: dict[str, Any], default_kind: str | None) -> Any:
+    """A scenario entry ``{kind, <common keys>, <the kind's settings>}`` with its settings validated by
+    the settings model of the registered ``kind`` (``registry[kind].Settings``) under ``own``.
+
+    An unknown kind is left to the ``kind`` field's own check (which names the valid kinds).
+    """
+    if not isinstance(entry, dict) or isinstance(entry.get("own"), BaseModel):
+        return entry
+    kind = entry.get("kind", default_kind)
+    component = registry.get(kind) if isinstance(kind, str) else None
+    shared = {k: v for k, v in entry.items() if k in common}
+    if component is None:
+        return shared
+    own = {k: v for k, v in entry.items() if k not in common}
+    return {**shared, "own": validated_settings(component.Settings, own)}
+
+
+class ChannelConfig(_Frozen):
+    """A link: channel kind, SNRs [dB] (none for the ideal link), and the channel's own settings.
+
+    The remaining keys are the settings of the channel kind (its ``Settings``
+    class in :mod:`channels`, listed below per kind); unset, the channel's
+    default is used.
     """
 
     kind: str = "ideal"
@@ -259,44 +346,21 @@ class ChannelConfig(_Frozen):
     """Name in reports (default: ``kind``)."""
     snr_db: list[float] = Field(default_factory=list)
     """SNRs ``Es/N0`` [dB], one grid point each; required for every kind but ``ideal``."""
-    equalizer: Literal["lmmse", "zf", "none"] = "lmmse"
-    """Receiver equalisation with perfect CSI: LMMSE, zero-forcing or none."""
-    block_length: int | None = Field(None, ge=1)
-    """Block fading (``rayleigh``, ``rician``): symbols per fading block; unset: one block
-    per image."""
-    k_factor_db: float | None = Field(None, ge=-50, le=50)
-    """``rician``: K-factor ``10·log10(K)`` [dB], line-of-sight to scattered power."""
-    los_phase: float | None = Field(None, ge=-10, le=10)
-    """``rician``: fixed line-of-sight phase [rad]; unset: uniform random per block."""
-    model: str | None = None
-    """``tdl``: 3GPP TR 38.901 TDL profile, ``A`` … ``E`` (``D`` and ``E`` have a
-    line-of-sight path)."""
-    delay_spread: float | None = Field(None, ge=0, le=1e-5)
-    """``tdl``: RMS delay spread [s] (e.g. 30e-9 short, 100e-9–300e-9 normal, 1e-6 long)."""
-    carrier_frequency: float | None = Field(None, gt=0, le=1e12)
-    """``tdl``: carrier frequency [Hz] (only the Doppler shift depends on it)."""
-    subcarrier_spacing: float | None = Field(None, gt=0, le=1e7)
-    """``tdl``: OFDM subcarrier spacing [Hz]."""
-    fft_size: int | None = Field(None, ge=1, le=4096)
-    """``tdl``: subcarriers per OFDM symbol; a latent of ``k`` fills ``ceil(k / 2 / fft_size)``
-    OFDM symbols."""
-    speed: float | None = Field(None, ge=0, le=1000)
-    """``tdl``: receiver speed [m/s]; 0 is a static channel over the resource grid."""
-    bits: int | None = Field(None, ge=1, le=16)
-    """``digital``: bits per latent value of the uniform quantiser (default 4)."""
-    code_rate: float | None = Field(None, ge=0.2, le=0.95)
-    """``digital``: 5G LDPC code rate ``r`` (default 0.5); the codeword of one image is the
-    nearest length ≥ k/r that fills whole QAM symbols."""
-    qam_order: int | None = None
-    """``digital``: QAM order ``M``, 4, 16, 64, 256 or 1024 (default 16)."""
-    bp_iterations: int | None = Field(None, ge=1, le=200)
-    """``digital``: belief-propagation iterations of the LDPC decoder (default 20)."""
-    clip: float | None = Field(None, gt=0, le=100)
-    """``digital``: the quantiser's range ``±clip·σ_z`` in latent units, fixed with the model's
-    σ_z (default 3)."""
-    fading: Literal["awgn", "rayleigh"] | None = None
-    """``digital``: the physical channel under the digital link (default ``awgn``); ``rayleigh``
-    takes ``block_length`` in QAM symbols."""
+    own: SerializeAsAny[ChannelSettings]
+    """The kind's own settings, validated by its registered ``Settings`` class (given beside ``kind``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_settings(cls, entry: Any) -> Any:
+        from channels import CHANNELS
+
+        return _own_settings(entry, set(cls.model_fields) - {"own"}, CHANNELS, "ideal")
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("own", None)
+        return {**data, **flat_settings(self.own, info, _CHANNEL_KEYS_BEFORE)}
 
     @field_validator("kind")
     @classmethod
@@ -304,13 +368,6 @@ class ChannelConfig(_Frozen):
         from channels import CHANNELS
 
         return _one_of(v, CHANNELS)
-
-    @field_validator("model")
-    @classmethod
-    def _known_tdl_model(cls, v: str | None) -> str | None:
-        from channels import TDL_MODELS
-
-        return v if v is None else _one_of(v, dict.fromkeys(TDL_MODELS))
 
     @field_validator("snr_db")
     @classmethod
@@ -339,7 +396,7 @@ class ChannelConfig(_Frozen):
 
     def settings(self) -> dict[str, Any]:
         """The channel constructor's keyword arguments this entry sets explicitly."""
-        return self.model_dump(include=self.model_fields_set - {"kind", "label", "snr_db"})
+        return self.own.model_dump(include=self.own.model_fields_set)
 
     @property
     def name(self) -> str:
@@ -379,8 +436,6 @@ class TrainChannelConfig(ChannelConfig):
             raise ValueError(f"training through a {self.kind} channel needs `snr_db` or `snr_range` [dB]")
         return self
 
-    def settings(self) -> dict[str, Any]:
-        return self.model_dump(include=self.model_fields_set - {"kind", "label", "snr_db", "snr_range"})
 
 
 class EarlyStoppingConfig(_Frozen):
@@ -849,6 +904,8 @@ def _describe(err: dict[str, Any]) -> str:
     kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "extra_forbidden":
         return "unknown key"
+    if kind == "unknown_setting":
+        return f"unknown key; this kind's settings are {ctx['takes']}"
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
@@ -884,6 +941,8 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
         sc = Scenario.model_validate(doc)
     except ValidationError as exc:
         first = _first_error(exc.errors())
+        while isinstance(inner := first.get("ctx", {}).get("error"), ComponentSettingsError):
+            first = {**inner.first, "loc": (*first["loc"], *inner.first["loc"])}
         # a whole-scenario check may name the key itself (an error with a `key_path`)
         where = getattr(first.get("ctx", {}).get("error"), "key_path", None) or _key_path(first["loc"])
         raise ScenarioError(f"{source}: {where}: {_describe(first)}") from None

@@ -96,7 +96,7 @@ def _validate(tmp_path, channel: dict) -> tuple[int, str]:
     ({"bits": 3, "code_rate": 0.2, "qam_order": 256}, "channels[1].code_rate:"),
     ({"code_rate": 0.99}, "channels[1].code_rate: must be ≤ 0.95"),
     ({"qam_order": 32}, "channels[1]: `qam_order` must be one of"),
-    ({"equalizer": "zf"}, "channels[1]: the 'digital' channel takes the settings"),
+    ({"equalizer": "zf"}, "channels[1].equalizer: unknown key; this kind's settings are `bits`"),
 ])
 def test_settings_5g_ldpc_cannot_build_are_one_line_naming_the_key(tmp_path, channel, key):
     code, output = _validate(tmp_path, channel)

@@ -31,16 +31,17 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.data import DataSpec, load_dataset
 from semcom.link import Link
 from semcom.metrics import aaddc
 from semcom.paths import cache_dir
 from semcom.store import ModelStore
-from semcom.sweep import AttackSpec, sweep_attack
+from semcom.sweep import sweep_attack
 from semcom.training import TrainConfig, get_or_train
 
 STEPS = 10
-ATTACK = AttackSpec(name="pgd-untargeted", kind="pgd", steps=STEPS)
+ATTACK = make_attack("pgd", label="pgd-untargeted", steps=STEPS)
 
 
 def reference_sweep(decoder, z, x, eps_values, batch_size=8):

@@ -179,8 +179,9 @@ def validate(scenario: str) -> None:
 @main.command("list")
 def list_registries() -> None:
     """Show the registered model variants, channels, attacks, targets, distances and metrics."""
-    from adversary import DISTANCES, TARGETS
+    from adversary import TARGETS
     from channels import CHANNELS
+    from semcom.attacks.base import attack_kinds, pgd_distances
     from semcom.data import DATASETS
     from semcom.metrics import METRICS
     from semcom.models import VARIANTS
@@ -189,12 +190,11 @@ def list_registries() -> None:
         "models": {n: v.description for n, v in VARIANTS.items()},
         "datasets": {n: "" for n in DATASETS},
         "channels": {n: _channel_line(c) for n, c in CHANNELS.items()},
-        "attacks": {"pgd": "white-box latent PGD (restarts, momentum, EOT; `target` optional)",
-                    "blackbox": "query-only PGD on SPSA/NES gradient estimates",
-                    "universal": "one input-agnostic perturbation, trained on the train split",
-                    "gaussian": "equal-energy Gaussian jamming"},
+        "attacks": {n: a.description + _settings_text(a, skip=("kind", "label"))
+                    for n, a in attack_kinds().items()},
         "targets": {**{n: "" for n in TARGETS}, "class:<k>": "a reconstruction of class k"},
-        "distances": {n: "" for n in DISTANCES},
+        "distances": {n: (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+                      for n, fn in pgd_distances().items()},
         "metrics": {n: ("higher is better" if m.higher_is_better else "lower is better")
                     for n, m in METRICS.items()},
     }
@@ -244,9 +244,9 @@ def _channel_line(cls) -> str:
     return first + _settings_text(cls.Settings)
 
 
-def _settings_text(model) -> str:
+def _settings_text(model, skip: tuple[str, ...] = ()) -> str:
     """`` [settings: name=default, …]`` of a component's settings class (empty without settings)."""
-    fields = [f"{n}={f.default!r}" for n, f in model.model_fields.items() if not f.is_required()]
+    fields = [f"{n}={f.default!r}" for n, f in model.model_fields.items() if n not in skip]
     return f" [settings: {', '.join(fields)}]" if fields else ""
 
 

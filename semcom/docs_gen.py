@@ -45,12 +45,16 @@ _NO_MEANING = "*(no description yet)*"
 def _registries() -> dict[tuple[type, str], Callable[[], Any]]:
     """Fields whose valid values are the keys of a registry."""
     from channels import CHANNELS
+    from semcom.attacks.base import AttackSettings, attack_kinds, pgd_distances
+    from semcom.attacks.pgd import PGDAttack
     from semcom.data import DATASETS
     from semcom.metrics import METRICS
     from semcom.models import VARIANTS
 
     return {(S.ModelConfig, "variant"): lambda: VARIANTS,
             (S.ChannelConfig, "kind"): lambda: CHANNELS,
+            (AttackSettings, "kind"): attack_kinds,
+            (PGDAttack, "distance"): pgd_distances,
             (S.DataConfig, "name"): lambda: DATASETS,
             (S.Scenario, "metrics"): lambda: METRICS}
 
@@ -99,8 +103,10 @@ def _anchor(title: str) -> str:
 def _kind_settings() -> dict[type, Callable[[], dict[str, type[BaseModel]]]]:
     """Entries whose keys beside ``kind`` are the settings class of the registered kind."""
     from channels import CHANNELS
+    from semcom.attacks.base import AttackSettings, attack_kinds
 
-    return {S.ChannelConfig: lambda: {kind: cls.Settings for kind, cls in CHANNELS.items()}}
+    return {S.ChannelConfig: lambda: {kind: cls.Settings for kind, cls in CHANNELS.items()},
+            AttackSettings: attack_kinds}
 
 
 _OWN = "own"
@@ -154,6 +160,10 @@ def _type_text(tp: Any, links: dict[type, str]) -> str:
     if origin is list:
         (item,) = _args(tp)
         members = list(_models_in(item))
+        kinds = _kind_settings().get(members[0]) if len(members) == 1 else None
+        if kinds:
+            key = links[members[0]]
+            return "list of " + " / ".join(f"[{k}](#{_anchor(f'{key} (kind: {k})')})" for k in sorted(kinds()))
         if len(members) > 1:
             kinds = (f"[{_kind_tag(m)}](#{_anchor(links[m])})" for m in members)
             return "list of " + " / ".join(kinds)
@@ -201,7 +211,8 @@ def _default_text(field: FieldInfo) -> str:
 
 
 def _valid_names(model: type[BaseModel], name: str) -> str:
-    registry = _registries().get((model, name))
+    registries = _registries()
+    registry = registries.get((model, name)) or registries.get((model.__mro__[1], name))
     if registry is None:
         return ""
     return " Valid: " + ", ".join(f"`{k}`" for k in sorted(registry())) + "."

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from semcom.attacks.base import AttackSettings
 from semcom.break_power import BreakSpec, bisect_break_power, summarise
 from semcom.executors import JobEnv
 from semcom.hardening import HardeningConfig, get_or_harden
 from semcom.link import build_link
 from semcom.store import ModelStore, config_key
-from semcom.sweep import AttackSpec, NonFiniteError, SweepResult, sweep_attack
+from semcom.sweep import NonFiniteError, SweepResult, sweep_attack
 from semcom.training import TrainConfig, TrainedModel, get_or_train
 
 __all__ = ["GridPoint", "PointError", "TrainJob", "HardenJob", "PointJob"]
@@ -109,7 +110,7 @@ class PointJob:
     point: GridPoint
     receiver: str
     channel: Any  # semcom.scenario.ChannelConfig
-    attack: AttackSpec
+    attack: AttackSettings
     eps: tuple[float, ...]
     norm: str
     metrics: tuple[str, ...]

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from semcom.attacks.base import CLASS_TARGET
 from semcom.break_power import break_power_records, break_spec
 from semcom.certificate import certify_draws
 from semcom.controls import comparisons, with_controls
@@ -44,8 +45,7 @@ from semcom.run_files import point_files_intact
 from semcom.run_lock import LOCK_NAME, RunFolderLock
 from semcom.scenario import ModelConfig, Scenario, ScenarioError
 from semcom.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
-from semcom.sweep import AttackSpec, SweepResult, derive_seed
-from semcom.threats import CLASS_TARGET
+from semcom.sweep import SweepResult, derive_seed
 from semcom.training import TrainConfig, train_spec
 from semcom.training_settings import check_model_shapes, trained_models, training_settings
 
@@ -76,11 +76,6 @@ def grid(sc: Scenario, replicate: int = 0) -> Iterator[tuple[GridPoint, Any, Any
                 for snr in ch.snr_db or [None]:
                     for at in sc.adversary.attacks:
                         yield GridPoint(m.name, d.name, ch.name, snr, at.name, replicate), m, d, ch, at
-
-
-def _attack_spec(cfg) -> AttackSpec:
-    fields = cfg.model_dump(exclude={"label", "kind"})
-    return AttackSpec(name=cfg.name, kind=cfg.kind, **fields)
 
 
 def _sweep_seed(sc: Scenario, point: GridPoint) -> int:
@@ -241,7 +236,7 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
             plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
         adv = sc.adversary
         plan.points.append(PointJob(
-            point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
+            point, receiver, ch, at, tuple(adv.budget_values), adv.norm,
             tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
             adv.budget_axis, adv.placement, sc.precision, certify=certify_draws(sc, d, ch, at),
             break_power=break_spec(sc, at, metrics)))

@@ -18,6 +18,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializationInfo,
@@ -30,12 +31,12 @@ from pydantic import (
 )
 
 from channels import ChannelSettings
+from semcom.attacks.base import ATTACK_LIMITS, AttackSettings
 from semcom.break_power_config import BreakPowerConfig, bisection_rounds, check_thresholds, resolved_thresholds
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
-LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000, "eot": 64,
-          "decoder_passes": 10**10}
+LIMITS = {"samples": 100_000, "eps_points": 200, **ATTACK_LIMITS, "decoder_passes": 10**10}
 """Upper bounds that keep a scenario from exhausting a workstation (``decoder_passes``: the
 whole study's work, see :meth:`Scenario.decoder_passes`)."""
 
@@ -266,13 +267,23 @@ class ComponentSettingsError(ValueError):
     the entry (``channels[1].k_factor_db``), not the entry.
     """
 
-    def __init__(self, err: ValidationError, model: type[BaseModel]) -> None:
+    def __init__(self, err: ValidationError | None, model: type[BaseModel] | None = None) -> None:
+        if err is None:
+            return
         first = _first_error(err.errors())
-        if first["type"] == "extra_forbidden":  # say which settings this kind takes
-            takes = ", ".join(f"`{name}`" for name in model.model_fields) or "none"
+        if first["type"] == "extra_forbidden" and model is not None:  # say which settings this kind takes
+            takes = ", ".join(f"`{name}`" for name in model.model_fields if name != "kind") or "none"
             first = {**first, "type": "unknown_setting", "ctx": {"takes": takes}}
         self.first = first
         super().__init__(str(first["msg"]))
+
+    @classmethod
+    def at(cls, key: str, kind: str, message: str) -> ComponentSettingsError:
+        """An error about one key of the entry (e.g. an unknown ``kind``)."""
+        err = cls(None)
+        err.first = {"type": kind, "loc": (key,), "msg": message, "input": None, "ctx": {}}
+        ValueError.__init__(err, message)
+        return err
 
 
 def validated_settings(model: type[BaseModel], values: Any) -> BaseModel:
@@ -533,116 +544,35 @@ class DefenseConfig(_Frozen):
         return self.label or self.kind
 
 
-def _known_target(name: str) -> str:
-    """A target of :data:`adversary.TARGETS`, or ``class:<k>`` (a reconstruction of class k)."""
-    from adversary import TARGETS
-    from semcom.threats import CLASS_TARGET
+def _registered_attack(entry: Any) -> Any:
+    """An ``adversary.attacks`` entry validated by the settings class of its registered ``kind``."""
+    from semcom.attacks.base import attack_kinds
 
-    if name.startswith(CLASS_TARGET):
-        k = name.removeprefix(CLASS_TARGET)
-        if not (k.isdigit() and int(k) < 10_000):
-            raise ValueError(f"`class:<k>` needs a class index k ≥ 0, e.g. 'class:3'; got {name!r}")
-        return name
-    if name not in TARGETS:
-        valid = ", ".join(repr(k) for k in sorted(TARGETS))
-        raise ValueError(f"must be one of {valid} or 'class:<k>'; got {name!r}")
-    return name
-
-
-TargetName = Annotated[str, AfterValidator(_known_target)]
+    if not isinstance(entry, dict):
+        return entry
+    kinds = attack_kinds()
+    kind = entry.get("kind")
+    if kind is None:
+        raise ComponentSettingsError.at("kind", "missing", "required key is missing")
+    if not isinstance(kind, str) or kind not in kinds:
+        valid = ", ".join(repr(k) for k in sorted(kinds))
+        raise ComponentSettingsError.at("kind", "value_error", f"must be one of {valid}; got {_short(kind)}")
+    return validated_settings(kinds[kind], entry)
 
 
-class _Attack(_Frozen):
-    """Settings every attack shares: a ``label`` (default: a name from kind and target)."""
-
-    label: str | None = None
-
-    @property
-    def name(self) -> str:
-        target = getattr(self, "target", None)
-        return self.label or f"{self.kind}-{target or 'untargeted'}"
-
-    @property
-    def passes(self) -> int:
-        """Receiver passes per test image and budget (the evaluation's one included)."""
-        return 1
-
-
-class PGDAttack(_Attack):
-    """White-box latent PGD (paper Eq. 4–6): untargeted when ``target`` is None.
-
-    ``restarts`` (best of R runs, random starts after the first), ``momentum``
-    (MI-FGSM) and ``eot`` (the loss averaged over M channel draws).
-    """
-
-    kind: Literal["pgd"]
-    target: TargetName | None = None
-    distance: Literal["mse", "ssim", "lpips"] = "mse"
-    steps: int = Field(10, ge=1, le=LIMITS["steps"])
-    alpha_factor: float = Field(2.5, gt=0, le=100)
-    random_start: bool = False
-    restarts: int = Field(1, ge=1, le=100)
-    momentum: float = Field(0.0, ge=0, le=10)
-    eot: int = Field(1, ge=1, le=LIMITS["eot"])
-
-    @property
-    def passes(self) -> int:
-        return self.restarts * self.eot * (self.steps + 1) + 1
-
-
-class BlackBoxAttack(_Attack):
-    """Query-only PGD on SPSA/NES gradient estimates (paper Assumption 2).
-
-    Each step costs ``2·samples + 1`` receiver queries per sample;
-    ``query_budget`` caps them (the count is reported per budget).
-    """
-
-    kind: Literal["blackbox"]
-    target: TargetName | None = None
-    distance: Literal["mse", "ssim"] = "mse"
-    steps: int = Field(10, ge=1, le=LIMITS["steps"])
-    alpha_factor: float = Field(2.5, gt=0, le=100)
-    estimator: Literal["spsa", "nes"] = "spsa"
-    samples: int = Field(8, ge=1, le=256)
-    query_budget: int | None = Field(None, ge=3, le=10**6)
-
-    @property
-    def passes(self) -> int:
-        queries = self.steps * (2 * self.samples + 1) + 1
-        return min(queries, self.query_budget or queries) + 1
-
-
-class UniversalAttack(_Attack):
-    """One input-agnostic ``δ_u`` per link, optimised on the training split by PGD over
-    minibatches (``epochs`` passes of ``batch_size`` latents), evaluated on the test split."""
-
-    kind: Literal["universal"]
-    target: TargetName | None = None
-    distance: Literal["mse", "ssim"] = "mse"
-    epochs: int = Field(5, ge=1, le=LIMITS["epochs"])
-    batch_size: int = Field(64, ge=1, le=4096)
-
-
-class GaussianAttack(_Attack):
-    """Equal-power Gaussian jamming: the no-intelligence reference."""
-
-    kind: Literal["gaussian"]
-
-    @property
-    def name(self) -> str:
-        return self.label or "gaussian"
-
-
-Attack = Annotated[
-    PGDAttack | BlackBoxAttack | UniversalAttack | GaussianAttack, Field(discriminator="kind")
-]
-_ATTACK_TAGS = {"pgd", "blackbox", "universal", "gaussian"}
+Attack = Annotated[SerializeAsAny[AttackSettings], BeforeValidator(_registered_attack)]
+"""One attack entry: the settings class of its registered ``kind`` (:mod:`semcom.attacks`)."""
 
 
 class EpsRange(_Frozen):
+    """Evenly spaced budgets from ``start`` to ``stop``."""
+
     start: float = Field(0.0, ge=0)
+    """First value of the sweep."""
     stop: float = Field(gt=0)
+    """Last value of the sweep."""
     num: int = Field(ge=2, le=LIMITS["eps_points"])
+    """Values in the sweep, ``start`` and ``stop`` included."""
 
     def values(self) -> list[float]:
         step = (self.stop - self.start) / (self.num - 1)
@@ -653,7 +583,9 @@ class PsrRange(EpsRange):
     """Evenly spaced PSRs [dB] from ``start`` to ``stop``."""
 
     start: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+    """First PSR of the sweep [dB]."""
     stop: float = Field(ge=PSR_DB_RANGE[0], le=PSR_DB_RANGE[1])
+    """Last PSR of the sweep [dB]."""
 
 
 def _check_sweep(values: list[float], low: float, high: float, unit: str = "") -> None:
@@ -676,10 +608,17 @@ class AdversaryConfig(_Frozen):
     """
 
     eps: list[float] | EpsRange | None = None
+    """Budget sweep ``ε`` in latent units (a strictly increasing list, or a range); give this or ``psr_db``."""
     psr_db: list[float] | PsrRange | None = None
+    """Budget sweep as perturbation-to-signal power ratios [dB] per sample (L2); give this or ``eps``."""
     norm: Literal["l2", "linf"] = "l2"
+    """Norm of the budget ``‖δ‖ ≤ ε`` per sample."""
     placement: Literal["in_transit", "over_the_air"] = "in_transit"
+    """``in_transit``: added to the latent before the channel; ``over_the_air``: a jammer through its own
+    fading channel (docs/design.md §3, "Placement")."""
     attacks: list[Attack] = Field(min_length=1)
+    """The attacks, each run at every budget; ``kind`` picks one (``semcom list`` shows them) and the
+    entry's other keys are that attack's settings (below, per kind)."""
 
     @field_validator("eps")
     @classmethod
@@ -867,7 +806,7 @@ class Scenario(_Frozen):
             return 0
         states = min(bp.samples or n_test, n_test) * len(resolved_thresholds(bp, self.metrics))
         runs = bisection_rounds(*bp.range_db, bp.tolerance_db) + 1
-        per_link = sum(a.passes for a in self.adversary.attacks if a.kind != "universal")
+        per_link = sum(a.passes for a in self.adversary.attacks if a.per_sample)
         return links * len(self.defenses) * per_link * states * runs
 
 
@@ -880,14 +819,9 @@ def _one_of(value: str, registry: dict) -> str:
 
 def _key_path(loc: tuple[Any, ...]) -> str:
     path = ""
-    prev_index = False
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-            prev_index = True
-            continue
-        if prev_index and part in _ATTACK_TAGS:  # pydantic's discriminated-union tag
-            prev_index = False
             continue
         if part in ("list[float]", "EpsRange", "PsrRange") or str(part).startswith("function-"):
             continue
@@ -896,7 +830,6 @@ def _key_path(loc: tuple[Any, ...]) -> str:
             continue
         name = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(part)) else repr(part)
         path += f".{name}" if path else name  # odd user keys quoted: one line, unambiguous
-        prev_index = False
     return path or "(top level)"
 
 
@@ -908,10 +841,6 @@ def _describe(err: dict[str, Any]) -> str:
         return f"unknown key; this kind's settings are {ctx['takes']}"
     if kind == "missing":
         return "required key is missing"
-    if kind == "union_tag_invalid":
-        return f"`kind` must be one of {ctx.get('expected_tags')}; got {ctx.get('tag')!r}"
-    if kind == "union_tag_not_found":
-        return "`kind` is required"
     bounds = {"greater_than_equal": "≥ {ge}", "greater_than": "> {gt}", "less_than_equal": "≤ {le}",
               "less_than": "< {lt}", "too_short": "at least {min_length} item(s)",
               "too_long": "at most {max_length} item(s)"}

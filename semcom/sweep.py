@@ -30,11 +30,12 @@ import numpy as np
 import torch
 
 from semcom import perceptual as _perceptual  # noqa: F401  (registers the "lpips" PGD distance)
+from semcom.attacks.base import AttackSettings
 from semcom.link import Link, inference_copy
 from semcom.metrics import MetricTally, get_metric
-from semcom.threats import AttackSpec, Threat
+from semcom.threats import Threat
 
-__all__ = ["AttackSpec", "SweepResult", "NonFiniteError", "sweep_attack", "derive_seed", "PRECISIONS"]
+__all__ = ["SweepResult", "NonFiniteError", "sweep_attack", "derive_seed", "PRECISIONS"]
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -96,7 +97,7 @@ def _generator(device: torch.device, seed: int) -> torch.Generator:
 def sweep_attack(
     link: Link,
     images: torch.Tensor,
-    attack: AttackSpec,
+    attack: AttackSettings,
     budgets: Sequence[float],
     *,
     norm: str,

@@ -10,12 +10,12 @@ import yaml
 from click.testing import CliRunner
 
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.cli import main
 from semcom.digital_link import DigitalLink
 from semcom.link import Link, build_link, inference_copy
 from semcom.scenario import ChannelConfig, load_scenario
 from semcom.sweep import sweep_attack
-from semcom.threats import AttackSpec
 
 
 def _digital(trained, snr_db: float = 12.0, **settings) -> DigitalLink:
@@ -71,8 +71,8 @@ def test_attacks_on_the_digital_link_spend_their_psr_in_qam_symbol_space(tiny_va
     link = _digital(tiny_vae, snr_db=12.0)
     _, test = mnist
     images = test.images[:24]
-    for attack in (AttackSpec(name="gaussian", kind="gaussian"), AttackSpec(name="pgd", kind="pgd", steps=2),
-                   AttackSpec(name="bb", kind="blackbox", steps=1, samples=2)):
+    for attack in (make_attack("gaussian", label="gaussian"), make_attack("pgd", label="pgd", steps=2),
+                   make_attack("blackbox", label="bb", steps=1, samples=2)):
         result = sweep_attack(link, images, attack, [-10.0, 0.0], norm="l2", metric_names=["mse"],
                               batch_size=24, seed=0, budget_axis="psr_db")
         assert result.psr_db == pytest.approx([-10.0, 0.0], abs=1e-3), attack.name

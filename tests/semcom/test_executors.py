@@ -7,11 +7,11 @@ import importlib.util
 import pytest
 import torch
 
+from semcom.attacks.base import make_attack
 from semcom.executors import ExecutorError, InProcessExecutor, JobEnv, make_executor
 from semcom.jobs import GridPoint, PointError, PointJob
 from semcom.models import Autoencoder
 from semcom.scenario import ChannelConfig
-from semcom.sweep import AttackSpec
 from semcom.training import TrainedModel
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
@@ -34,7 +34,7 @@ def _receiver(*, blown_up: bool = False) -> TrainedModel:
 def _job(attack: str) -> PointJob:
     point = GridPoint("vae-kld", "none", "awgn", 10.0, attack)
     return PointJob(point, "receiver", ChannelConfig(kind="awgn", snr_db=[10.0]),
-                    AttackSpec(attack, "gaussian"), (0.0, 1.0), "l2", ("mse",), 4, 7, 2)
+                    make_attack("gaussian", label=attack), (0.0, 1.0), "l2", ("mse",), 4, 7, 2)
 
 
 @pytest.mark.parametrize("name", ["local", pytest.param("ray", marks=pytest.mark.skipif(

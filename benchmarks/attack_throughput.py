@@ -5,7 +5,7 @@ first run), the embedded MNIST test digits, an ε grid from 0. The
 **reference** is written here the way a paper's script does it: batch 8, a
 Python loop per ε, T = 10 L2 steps on the MSE to the clean reconstruction,
 best iterate kept, fp32 (parameters frozen, so it computes no weight
-gradients either). Then semcom's engine (:func:`semcom.sweep.sweep_attack`)
+gradients either). Then semcom's engine (:func:`semcom.study.sweep.sweep_attack`)
 runs the same attack on the same digits and ε grid.
 
 Printed: sample-steps per second (one sample, one PGD step: a forward and a
@@ -34,11 +34,11 @@ from channels import make_channel
 from semcom.attacks.base import make_attack
 from semcom.data import DataSpec, load_dataset
 from semcom.link import Link
-from semcom.metrics import aaddc
+from semcom.metrics.quality import aaddc
+from semcom.models.training import TrainConfig, get_or_train
 from semcom.paths import cache_dir
-from semcom.store import ModelStore
-from semcom.sweep import sweep_attack
-from semcom.training import TrainConfig, get_or_train
+from semcom.study.store import ModelStore
+from semcom.study.sweep import sweep_attack
 
 STEPS = 10
 ATTACK = make_attack("pgd", label="pgd-untargeted", steps=STEPS)

@@ -4,9 +4,9 @@ One vae-kld link (latent 10, 20 epochs: jammed_mnist's model, trained once into 
 N embedded-MNIST test digits,
 untargeted L2 PGD (T = 10, MSE) and Gaussian jamming. The break power of every digit for SSIM ≤ 0.5
 and PSNR ≤ 15 dB is bisected over [−40, 10] dB to within ``--tolerance`` dB
-(:func:`semcom.break_power.bisect_break_power`); the reference is the sweep that resolves the same
+(:func:`semcom.attacks.break_power.bisect_break_power`); the reference is the sweep that resolves the same
 range as finely: every digit at every PSR of a grid with the tolerance as its step
-(:func:`semcom.sweep.sweep_attack` on a ``psr_db`` axis). Prints wall times, PGD sample-steps and
+(:func:`semcom.study.sweep.sweep_attack` on a ``psr_db`` axis). Prints wall times, PGD sample-steps and
 the ratio, and the bisection's median break PSRs.
 
     SEMCOM_CACHE=… python benchmarks/break_power.py [--images 100] [--tolerance 1] [--repeats 2]
@@ -22,13 +22,13 @@ import torch
 
 from channels import make_channel
 from semcom.attacks.base import make_attack
-from semcom.break_power import BreakSpec, bisect_break_power, summarise
+from semcom.attacks.break_power import BreakSpec, bisect_break_power, summarise
 from semcom.data import DataSpec, load_dataset
 from semcom.link import Link
+from semcom.models.training import TrainConfig, get_or_train
 from semcom.paths import cache_dir
-from semcom.store import ModelStore
-from semcom.sweep import sweep_attack
-from semcom.training import TrainConfig, get_or_train
+from semcom.study.store import ModelStore
+from semcom.study.sweep import sweep_attack
 
 
 def main() -> None:

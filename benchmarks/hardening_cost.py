@@ -5,7 +5,7 @@ them) on 1,000 embedded-MNIST training digits, ideal link, batch 64, one epoch
 with ``k = 1`` and 5 PGD steps (``pgd-matched``: 10, as evaluated). Prints
 images/s of fine-tuning per defence and its ratio to the control ``finetune``
 (same loop and optimizer steps, δ = 0), then the certificate's images/s per
-``n`` Monte-Carlo draws (:func:`semcom.certificate.certify`, Clopper–Pearson).
+``n`` Monte-Carlo draws (:func:`semcom.defenses.certificate.certify`, Clopper–Pearson).
 
     python benchmarks/hardening_cost.py [--images 1000] [--repeats 2]
 """
@@ -19,10 +19,10 @@ import time
 import torch
 
 from channels import make_channel
-from semcom.certificate import certify
 from semcom.data import DataSpec, load_dataset
+from semcom.defenses.certificate import certify
+from semcom.defenses.hardening import harden_receiver, hardening_config
 from semcom.defenses.smoothing import SmoothedDecoder
-from semcom.hardening import harden_receiver, hardening_config
 from semcom.link import Link
 from semcom.models import Autoencoder
 

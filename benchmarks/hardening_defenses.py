@@ -26,14 +26,14 @@ import torch
 
 from semcom.attacks.base import make_attack
 from semcom.data import DataSpec, load_dataset
-from semcom.hardening import get_or_harden, hardening_config
+from semcom.defenses.hardening import get_or_harden, hardening_config
 from semcom.link import build_link
+from semcom.models.training import get_or_train
 from semcom.paths import cache_dir
-from semcom.runner import train_config
-from semcom.scenario import ChannelConfig, load_scenario
-from semcom.store import ModelStore
-from semcom.sweep import derive_seed, sweep_attack
-from semcom.training import get_or_train
+from semcom.study.runner import train_config
+from semcom.study.scenario import ChannelConfig, load_scenario
+from semcom.study.store import ModelStore
+from semcom.study.sweep import derive_seed, sweep_attack
 
 COMMON = {"epochs": 2, "k": 1, "lr": 5e-4}
 DEFENSES = {  # label: (kind, settings, eps, steps)

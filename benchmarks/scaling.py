@@ -1,6 +1,6 @@
 """How an attack sweep's wall time grows with its size: test samples, ε points, steps T, latent size.
 
-semcom's sweep engine (:func:`semcom.sweep.sweep_attack`, untargeted L2 PGD on
+semcom's sweep engine (:func:`semcom.study.sweep.sweep_attack`, untargeted L2 PGD on
 the MSE, SSIM measured) runs on the paper's 28×28 conv autoencoder over the
 ideal link. One factor at a time is varied around a base point (250 samples,
 11 ε from 0, T = 10, latent 10); each row prints the wall time, its ratio to
@@ -29,7 +29,7 @@ from channels import make_channel
 from semcom.attacks.base import make_attack
 from semcom.link import Link
 from semcom.models import Autoencoder
-from semcom.sweep import sweep_attack
+from semcom.study.sweep import sweep_attack
 
 BASE = {"samples": 250, "eps_points": 11, "steps": 10, "latent": 10}
 AXES = {

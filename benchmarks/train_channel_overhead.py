@@ -18,9 +18,9 @@ import time
 
 import torch
 
-from semcom.channel_training import TrainChannel
 from semcom.data import DataSpec, load_dataset
-from semcom.training import TrainConfig, train_autoencoder
+from semcom.models.channel_training import TrainChannel
+from semcom.models.training import TrainConfig, train_autoencoder
 
 
 def main() -> None:

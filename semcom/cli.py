@@ -68,7 +68,7 @@ def _cache_root() -> Path:
 
 
 def _load(path: str):
-    from semcom.scenario import ScenarioError, load_scenario
+    from semcom.study.scenario import ScenarioError, load_scenario
 
     try:
         return load_scenario(path)
@@ -112,15 +112,15 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
     sc = _load(scenario)
     device = _device(device)
     from semcom.data import DatasetNotFoundError
-    from semcom.executors import ExecutorError, make_executor
-    from semcom.jobs import PointError
-    from semcom.perceptual import LpipsUnavailable
-    from semcom.plugins import PluginError
-    from semcom.run_lock import FolderInUseError
-    from semcom.runner import RunFolderError, run_scenario
-    from semcom.scenario import ScenarioError
+    from semcom.metrics.perceptual import LpipsUnavailable
+    from semcom.models.plugins import PluginError
     from semcom.signals import TerminateAsInterrupt, Terminated
-    from semcom.store import ModelStore
+    from semcom.study.executors import ExecutorError, make_executor
+    from semcom.study.jobs import PointError
+    from semcom.study.run_lock import FolderInUseError
+    from semcom.study.runner import RunFolderError, run_scenario
+    from semcom.study.scenario import ScenarioError
+    from semcom.study.store import ModelStore
 
     folder = Path(out) if out else Path("runs") / sc.name
     store = ModelStore(_cache_root())  # $SEMCOM_CACHE naming a file: one line, exit 2
@@ -158,15 +158,15 @@ def run(scenario: str, out: str | None, device: str, overwrite: bool, resume: bo
 def validate(scenario: str) -> None:
     """Check SCENARIO without running it."""
     sc = _load(scenario)
-    from semcom.plugins import PluginError, check_factories
-    from semcom.runner import grid
+    from semcom.models.plugins import PluginError, check_factories
+    from semcom.study.runner import grid
 
     try:
         loads = check_factories(sc.models)
     except PluginError as err:
         _fail_bad_input(f"{scenario}: {err}")
 
-    from semcom.controls import with_controls
+    from semcom.defenses.controls import with_controls
 
     n = len(list(grid(with_controls(sc)))) * sc.replicates
     axis = "ε" if sc.adversary.budget_axis == "eps" else "PSR"
@@ -183,7 +183,7 @@ def list_registries() -> None:
     from channels import CHANNELS
     from semcom.attacks.base import attack_kinds, pgd_distances
     from semcom.data import DATASETS
-    from semcom.metrics import METRICS
+    from semcom.metrics.quality import METRICS
     from semcom.models import VARIANTS
 
     sections = {
@@ -213,7 +213,7 @@ def report(run_dir: str) -> None:
 
     import numpy as np
 
-    from semcom.report import write_outputs
+    from semcom.report.markdown import write_outputs
 
     folder = Path(run_dir)
     path = folder / "results.json"
@@ -226,7 +226,7 @@ def report(run_dir: str) -> None:
     spec = DataSpec(name=sc["data"]["name"], root=sc["data"]["root"], seed=sc["seed"],
                     test_size=sc["data"]["test_samples"])
     inputs = load_dataset(spec, split="test").images[: sc["report"]["grid_samples"]].numpy()
-    from semcom.run_lock import FolderInUseError, RunFolderLock
+    from semcom.study.run_lock import FolderInUseError, RunFolderLock
 
     try:
         with RunFolderLock(folder):
@@ -264,7 +264,7 @@ def cache() -> None:
 
 
 def _store():
-    from semcom.store import ModelStore
+    from semcom.study.store import ModelStore
 
     return ModelStore(_cache_root())
 

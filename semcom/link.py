@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from channels import Channel, PerImagePower, SymbolMapper
-from semcom.fast_convt import fast_transposed_convs
+from semcom.speed import fast_transposed_convs
 
 __all__ = ["LINK_KINDS", "Transmitter", "Receiver", "Link", "build_link", "inference_copy", "register_link_kind",
            "transceiver"]
@@ -74,7 +74,7 @@ class Link(nn.Module):
         model: an autoencoder with ``encoder`` (whose first ``latent_dim``
             outputs are the transmitted latent), ``decoder`` and ``latent_dim``:
             a built-in :class:`semcom.models.Autoencoder` or a
-            :class:`semcom.plugins.PluginModel`.
+            :class:`semcom.models.plugins.PluginModel`.
         channel: a :class:`channels.Channel`.
         scale: the power normalisation constant ``√2·σ_z`` (fixed at training).
         snr_db: the channel's SNR [dB]; None for the ideal link.
@@ -214,7 +214,7 @@ def inference_copy(module: nn.Module) -> nn.Module:
     the activations forward and backward. Conv weights are stored
     channels-last, which steers oneDNN to its fast transposed-convolution
     kernels on CPU, and each transposed convolution runs by the fastest route
-    for its shape (:mod:`semcom.fast_convt`). ``benchmarks/attack_throughput.py``
+    for its shape (:mod:`semcom.speed`). ``benchmarks/attack_throughput.py``
     measures the effect per PGD step. ``module`` itself is left untouched.
     """
     copy = deepcopy(module).eval().requires_grad_(False)

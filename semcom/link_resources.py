@@ -68,7 +68,7 @@ def links_section(results: dict[str, Any]) -> list[str]:
 def side_by_side_figure(out: Path, results: dict[str, Any], metrics: list[str], xlabel: str) -> list[str]:
     """``figures/learned_vs_digital.png``: one row per (model, defense, physical channel, SNR), a line per
     (link, attack); drawn only when the scenario has a digital link."""
-    from semcom.figures import plot_dd_curves
+    from semcom.report.figures import plot_dd_curves
 
     kinds, physical = _kinds(results), _physical(results)
     if "digital" not in kinds.values():

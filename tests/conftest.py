@@ -32,8 +32,8 @@ def mnist():
 @pytest.fixture(scope="session")
 def tiny_vae(mnist, tmp_path_factory):
     """A small Vanilla VAE (latent 8) trained for a few epochs: the real training path."""
-    from semcom.store import ModelStore
-    from semcom.training import TrainConfig, get_or_train
+    from semcom.models.training import TrainConfig, get_or_train
+    from semcom.study.store import ModelStore
 
     train, _ = mnist
     store = ModelStore(tmp_path_factory.mktemp("store"))
@@ -44,7 +44,7 @@ def tiny_vae(mnist, tmp_path_factory):
 @pytest.fixture(scope="session")
 def classifier_store(tmp_path_factory):
     """The model store holding the session's reference classifier."""
-    from semcom.store import ModelStore
+    from semcom.study.store import ModelStore
 
     return ModelStore(tmp_path_factory.mktemp("classifier-store"))
 
@@ -52,7 +52,7 @@ def classifier_store(tmp_path_factory):
 @pytest.fixture(scope="session")
 def reference_classifier(mnist, classifier_store):
     """The default reference classifier of the embedded MNIST (trained once per session)."""
-    from semcom.classifier import get_or_train_classifier
+    from semcom.metrics.classifier import get_or_train_classifier
 
     train, _ = mnist
     return get_or_train_classifier(
@@ -65,8 +65,8 @@ def reference_classifier(mnist, classifier_store):
 def semantic_vae(mnist, tmp_path_factory):
     """A Vanilla VAE (latent 10, the paper's MNIST size) trained until its reconstructions keep
     their digit class: for the semantic-accuracy checks."""
-    from semcom.store import ModelStore
-    from semcom.training import TrainConfig, get_or_train
+    from semcom.models.training import TrainConfig, get_or_train
+    from semcom.study.store import ModelStore
 
     train, _ = mnist
     store = ModelStore(tmp_path_factory.mktemp("store"))

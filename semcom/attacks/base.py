@@ -4,7 +4,7 @@ An attack kind is one class, in its own file, derived from :class:`AttackSetting
 and registered with :func:`register_attack`. Its fields are the settings a
 scenario's ``adversary.attacks`` entry of that ``kind`` takes (types, ranges, a
 docstring per field); its :meth:`~AttackSettings.perturb_within` is what the
-attack does to a batch of transmitted signals on a :class:`semcom.threats.Threat`
+attack does to a batch of transmitted signals on a :class:`semcom.attacks.threats.Threat`
 (docs/design.md §3). The scenario schema, ``semcom list``, ``docs/scenario.md``
 and the sweep read the registry, so adding an attack is one new file.
 """
@@ -24,7 +24,7 @@ __all__ = ["ATTACKS", "ATTACK_LIMITS", "CLASS_TARGET", "AttackSettings", "Distan
            "TargetName", "attack_kinds", "get_attack", "make_attack", "pgd_distances", "register_attack"]
 
 ATTACK_LIMITS = {"steps": 1_000, "epochs": 1_000, "eot": 64}
-"""Upper bounds of the attacks' work settings (part of :data:`semcom.scenario.LIMITS`)."""
+"""Upper bounds of the attacks' work settings (part of :data:`semcom.study.scenario.LIMITS`)."""
 
 CLASS_TARGET = "class:"
 """Prefix of the targets ``class:<k>`` (a reconstruction of class ``k``)."""
@@ -73,10 +73,10 @@ TargetName = Annotated[str, AfterValidator(_known_target)]
 def pgd_distances() -> dict[str, Any]:
     """The distances PGD may maximise: :data:`adversary.DISTANCES` with semcom's ``lpips`` registered.
 
-    Importing :mod:`semcom.perceptual` registers ``lpips`` (its weights load only when it is
+    Importing :mod:`semcom.metrics.perceptual` registers ``lpips`` (its weights load only when it is
     first computed), so the answer does not depend on what was imported before.
     """
-    import semcom.perceptual  # noqa: F401  (registers "lpips")
+    import semcom.metrics.perceptual  # noqa: F401  (registers "lpips")
     from adversary import DISTANCES
 
     return dict(DISTANCES)
@@ -128,7 +128,7 @@ class AttackSettings(BaseModel):
     def perturb_within(self, threat: Any, z: torch.Tensor, clean: torch.Tensor, eps: torch.Tensor,
                        gen: torch.Generator) -> Perturbation:
         """The attack on ``z [B, d]`` under per-sample latent budgets ``eps [B]``, on ``threat``
-        (a :class:`semcom.threats.Threat`: the link, placement, norm, reference and budget helpers)."""
+        (a :class:`semcom.attacks.threats.Threat`: the link, placement, norm, reference and budget helpers)."""
         raise NotImplementedError(f"{type(self).__name__} must implement `perturb_within`")
 
 

@@ -11,7 +11,7 @@ from adversary import perturbation_norm, psr_to_eps, universal_perturbation
 from semcom.attacks.base import ATTACK_LIMITS, AttackSettings, Perturbation, TargetName, register_attack
 
 if TYPE_CHECKING:
-    from semcom.threats import Threat
+    from semcom.attacks.threats import Threat
 
 __all__ = ["UniversalAttack"]
 

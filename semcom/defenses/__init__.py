@@ -1,4 +1,4 @@
-"""Receiver defences: how :func:`semcom.hardening.harden_receiver` fine-tunes a receiver.
+"""Receiver defences: how :func:`semcom.defenses.hardening.harden_receiver` fine-tunes a receiver.
 
 A defence is a registered :class:`Defense` subclass with its own typed pydantic
 ``Settings`` (docs/design.md §3, "The control"). It defines the loss of each

@@ -1,6 +1,6 @@
 """The defence interface: a registered class, its typed settings, its loss and its receiver.
 
-:func:`semcom.hardening.harden_receiver` runs, per minibatch, one clean
+:func:`semcom.defenses.hardening.harden_receiver` runs, per minibatch, one clean
 receiver update and ``k`` updates on :meth:`Defense.loss`; every defence (the
 control ``finetune`` included) makes the same number of optimizer steps with
 the same data, epochs and learning rate (docs/design.md §3, "The control").
@@ -46,7 +46,7 @@ def sse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class Defense:
-    """One way to fine-tune a receiver; ``cfg`` is a :class:`semcom.hardening.HardeningConfig`.
+    """One way to fine-tune a receiver; ``cfg`` is a :class:`semcom.defenses.hardening.HardeningConfig`.
 
     Subclasses set ``description``, ``Settings`` (a pydantic model of their own
     knobs; ``cfg.settings`` holds its values as ``(name, value)`` pairs), and

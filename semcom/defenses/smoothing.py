@@ -6,7 +6,7 @@ Monte-Carlo estimate of the smoothed decoder ``E_n G(z + σn)``. Attacks
 differentiate through the ``M``-draw average (EOT over the smoothing noise),
 with the noise drawn from the caller's generator (the one passed to
 :meth:`semcom.link.Link.deliver`). It is fine-tuned under that noise (one draw
-per update, loss ``MSE(G(z + σn), x)``). :mod:`semcom.certificate` bounds how
+per update, loss ``MSE(G(z + σn), x)``). :mod:`semcom.defenses.certificate` bounds how
 far any ``‖δ‖₂ ≤ ε`` can move the smoothed output.
 """
 

@@ -159,7 +159,7 @@ class Autoencoder(nn.Module):
         deliver: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> AEOutput:
         """One training pass; ``deliver(z) -> ẑ`` carries the latent ``[B, k]`` to the decoder
-        (the channel in the loop, :mod:`semcom.channel_training`); ``None`` decodes ``z`` itself."""
+        (the channel in the loop, :mod:`semcom.models.channel_training`); ``None`` decodes ``z`` itself."""
         mu, logvar = self.posterior(x)
         z = mu if logvar is None else _reparameterise(mu, logvar, generator)
         recon = self.decoder(z if deliver is None else deliver(z))

@@ -2,14 +2,14 @@
 
 Each regulariser receives the minibatch's latents and its weight and returns
 the scalar added to the reconstruction loss. The regularisers themselves are
-pure functions in :mod:`semcom.regularizers`.
+pure functions in :mod:`semcom.models.regularizers`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from semcom import regularizers as R
+from semcom.models import regularizers as R
 from semcom.models.autoencoder import RegularizerInputs, register_variant
 from semcom.models.deepjscc import deepjscc_nets
 

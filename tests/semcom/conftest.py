@@ -9,17 +9,17 @@ import pytest
 import torch
 import torchvision
 
-from semcom.perceptual import alexnet_weights_path
+from semcom.metrics.perceptual import alexnet_weights_path
 
 
 @pytest.fixture
 def sweep_calls(monkeypatch) -> list[int]:
     """Grows by one for every grid point actually swept (not taken from a run's journal)."""
-    import semcom.jobs
+    import semcom.study.jobs
 
     calls: list[int] = []
-    real = semcom.jobs.sweep_attack
-    monkeypatch.setattr(semcom.jobs, "sweep_attack",
+    real = semcom.study.jobs.sweep_attack
+    monkeypatch.setattr(semcom.study.jobs, "sweep_attack",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 

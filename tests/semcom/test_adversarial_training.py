@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 
 from adversary import pgd
-from semcom.metrics import get_metric
-from semcom.runner import train_config
-from semcom.scenario import ModelConfig
-from semcom.store import ModelStore
-from semcom.training import get_or_train
+from semcom.metrics.quality import get_metric
+from semcom.models.training import get_or_train
+from semcom.study.runner import train_config
+from semcom.study.scenario import ModelConfig
+from semcom.study.store import ModelStore
 
 EPS_TRAIN = 1.5
 BASE = {"variant": "vae-kld", "latent_dim": 8, "epochs": 2, "batch_size": 16}

@@ -6,7 +6,7 @@ import torch
 from channels import make_channel
 from semcom.attacks.base import make_attack
 from semcom.link import Link
-from semcom.sweep import sweep_attack
+from semcom.study.sweep import sweep_attack
 
 EPS = [0.0, 0.5, 1.0, 2.0]
 

@@ -9,10 +9,10 @@ import torch
 from adversary import psr_to_eps
 from channels import make_channel
 from semcom.attacks.base import make_attack
-from semcom.break_power import BreakSpec, bisect_break_power, break_power_records, summarise
+from semcom.attacks.break_power import BreakSpec, bisect_break_power, break_power_records, summarise
+from semcom.attacks.threats import Threat
 from semcom.link import Link, inference_copy
-from semcom.metrics import get_metric
-from semcom.threats import Threat
+from semcom.metrics.quality import get_metric
 
 SPEC = BreakSpec(thresholds=(("ssim", 0.5), ("psnr", 15.0)), low_db=-40.0, high_db=10.0, tolerance_db=1.0)
 
@@ -154,8 +154,8 @@ def test_bad_break_power_settings_are_one_line_naming_the_key(tmp_path, settings
 
 
 def test_thresholds_default_to_the_computed_metrics_and_the_range_to_minus_40_to_10_db():
-    from semcom.break_power_config import resolved_thresholds
-    from semcom.scenario import parse_scenario
+    from semcom.study.break_power_config import resolved_thresholds
+    from semcom.study.scenario import parse_scenario
 
     sc = parse_scenario({**VALID, "metrics": ["ssim", "mse", "accuracy"]}, "x.yaml")
     assert resolved_thresholds(sc.break_power, sc.metrics) == {"ssim": 0.5, "accuracy": 0.0}

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from semcom.cli import main
-from semcom.store import ModelStore
+from semcom.study.store import ModelStore
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import torch
 from scipy import stats
 
 from adversary import pgd
-from semcom.certificate import (
+from semcom.defenses.certificate import (
     certificate_record,
     certificate_table,
     certified_interval,
@@ -52,8 +52,8 @@ def test_pgd_with_eot_never_exceeds_the_certified_bound(mnist, tmp_path):
     ``1e-3 / (images · pixels)`` (all pixels of all images at once). The certificate is at
     α = 1e-3 per image, so a violation would be a bug, not bad luck.
     """
-    from semcom.store import ModelStore
-    from semcom.training import TrainConfig, get_or_train
+    from semcom.models.training import TrainConfig, get_or_train
+    from semcom.study.store import ModelStore
 
     train, test = mnist
     trained = get_or_train(TrainConfig(variant="vae-kld", latent_dim=4, epochs=2, seed=0), train.images[:400],

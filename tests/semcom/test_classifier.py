@@ -9,8 +9,8 @@ import pytest
 import scipy.linalg
 import torch
 
-import semcom.classifier
-from semcom.classifier import (
+import semcom.metrics.classifier
+from semcom.metrics.classifier import (
     ClassifierConfig,
     ClassifierNet,
     classifier_fid,
@@ -19,7 +19,7 @@ from semcom.classifier import (
     get_or_train_classifier,
     semantic_accuracy,
 )
-from semcom.store import ModelStore
+from semcom.study.store import ModelStore
 
 DATA_KEY = {"name": "mnist-embedded", "subset": "all"}
 
@@ -47,7 +47,7 @@ def test_store_round_trip_does_not_retrain(reference, mnist, store, monkeypatch)
     def no_training(*args, **kwargs):
         raise AssertionError("the stored classifier should have been loaded")
 
-    monkeypatch.setattr(semcom.classifier, "train_classifier", no_training)
+    monkeypatch.setattr(semcom.metrics.classifier, "train_classifier", no_training)
     train, test = mnist
     again = get_or_train_classifier(train.images, train.labels, 10, DATA_KEY, store, progress=False)
     assert again.key == reference.key
@@ -64,7 +64,7 @@ def test_another_seed_or_data_is_another_entry(mnist, store, monkeypatch, refere
         calls.append(cfg)
         return ClassifierNet(images.shape[1], num_classes).eval()
 
-    monkeypatch.setattr(semcom.classifier, "train_classifier", fake_training)
+    monkeypatch.setattr(semcom.metrics.classifier, "train_classifier", fake_training)
     train, _ = mnist
     other = get_or_train_classifier(train.images, train.labels, 10, DATA_KEY, store, seed=1)
     other_data = get_or_train_classifier(train.images, train.labels, 10, {"name": "x"}, store)
@@ -163,4 +163,4 @@ def test_gaussian_fit_matches_numpy():
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(semcom.classifier).failed == 0
+    assert doctest.testmod(semcom.metrics.classifier).failed == 0

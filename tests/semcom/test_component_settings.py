@@ -8,9 +8,9 @@ from dataclasses import asdict
 
 import pytest
 
-from semcom.scenario import ChannelConfig, TrainChannelConfig
-from semcom.store import config_key
-from semcom.training_settings import train_channel
+from semcom.models.training_settings import train_channel
+from semcom.study.scenario import ChannelConfig, TrainChannelConfig
+from semcom.study.store import config_key
 
 LINK_KEYS = [  # config_key of {channel entry's dump, snr_db: 1.0}, computed with main at 9485564
     ({"kind": "ideal"}, "ed4bb3d6031ffefc"),
@@ -31,7 +31,7 @@ TRAIN_KEYS = [  # (TrainChannel's key in the training spec, results.json's train
 
 @pytest.mark.parametrize(("entry", "key"), LINK_KEYS, ids=[e["kind"] for e, _ in LINK_KEYS])
 def test_link_part_of_hardened_receiver_keys_is_unchanged(entry, key):
-    """A hardened receiver's store key holds its link's channel entry dump (semcom.jobs.HardenJob)."""
+    """A hardened receiver's store key holds its link's channel entry dump (semcom.study.jobs.HardenJob)."""
     assert config_key({**ChannelConfig(**entry).model_dump(mode="json"), "snr_db": 1.0}) == key
 
 

@@ -9,13 +9,13 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from semcom.controls import comparisons, with_controls
-from semcom.hardening import harden_receiver
+from semcom.defenses.controls import comparisons, with_controls
+from semcom.defenses.hardening import harden_receiver
 from semcom.link import build_link
-from semcom.runner import _plan, grid, train_config
-from semcom.scenario import parse_scenario
-from semcom.store import config_key
-from semcom.training import train_autoencoder
+from semcom.models.training import train_autoencoder
+from semcom.study.runner import _plan, grid, train_config
+from semcom.study.scenario import parse_scenario
+from semcom.study.store import config_key
 
 ADVERSARY = {"eps": [0, 1.0], "attacks": [{"kind": "pgd", "steps": 2}]}
 
@@ -72,7 +72,7 @@ def test_existing_scenarios_plan_the_same_store_keys():
     control and the replicates only add jobs."""
     import yaml
 
-    from semcom.scenario import parse_scenario
+    from semcom.study.scenario import parse_scenario
 
     for name, trains, hardens in KEYS:
         doc = yaml.safe_load(open(f"scenarios/{name}.yaml", encoding="utf-8"))

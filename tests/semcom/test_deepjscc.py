@@ -9,11 +9,11 @@ import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from channels import PerImagePower, make_channel
-from semcom.channel_training import TrainChannel, make_deliver
 from semcom.link import Link
 from semcom.models import Autoencoder
-from semcom.store import ModelStore
-from semcom.training import TrainConfig, get_or_train, train_autoencoder
+from semcom.models.channel_training import TrainChannel, make_deliver
+from semcom.models.training import TrainConfig, get_or_train, train_autoencoder
+from semcom.study.store import ModelStore
 
 
 def _deepjscc_link(shape, ratio, snr_db=10.0, kind="awgn"):

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from channels import make_channel
 from semcom.cli import main
 from semcom.defenses import defense_kinds
+from semcom.defenses.hardening import HardeningConfig, SettingsHardeningConfig, get_or_harden, hardening_config
 from semcom.defenses.smoothing import SmoothedDecoder
-from semcom.hardening import HardeningConfig, SettingsHardeningConfig, get_or_harden, hardening_config
 from semcom.link import Link
 from semcom.models import Autoencoder
-from semcom.scenario import DefenseConfig, ScenarioError, parse_scenario
-from semcom.store import ModelStore, config_key
+from semcom.study.scenario import DefenseConfig, ScenarioError, parse_scenario
+from semcom.study.store import ModelStore, config_key
 
 # Keys of existing configs, computed on main before the defence interface existed (f15ee58).
 KEYS_BEFORE = {("adversarial", "mse"): "ac5a368c47ed5609", ("adversarial-multi-eps", "mse"): "10329ca621bc18fb",
@@ -126,7 +126,7 @@ def test_link_passes_its_generator_to_a_smoothed_receiver():
 @pytest.mark.parametrize("kind", ["consistency", "pgd-matched", "smoothing"])
 def test_new_defences_make_the_controls_optimizer_steps_and_store_their_receiver(kind, tmp_path, monkeypatch):
     """Same data, epochs, k → the same number of Adam steps as ``finetune``; the store round-trips."""
-    from semcom.training import TrainedModel
+    from semcom.models.training import TrainedModel
 
     steps = []
     real = torch.optim.Adam.step

@@ -14,8 +14,8 @@ from semcom.attacks.base import make_attack
 from semcom.cli import main
 from semcom.digital_link import DigitalLink
 from semcom.link import Link, build_link, inference_copy
-from semcom.scenario import ChannelConfig, load_scenario
-from semcom.sweep import sweep_attack
+from semcom.study.scenario import ChannelConfig, load_scenario
+from semcom.study.sweep import sweep_attack
 
 
 def _digital(trained, snr_db: float = 12.0, **settings) -> DigitalLink:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from semcom.docs_gen import DOC_PATH, main, render_scenario_reference
+from semcom.report.docs_gen import DOC_PATH, main, render_scenario_reference
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -73,13 +73,13 @@ def test_every_public_name_resolves():
 def test_scenario_reference_is_generated_from_the_schema():
     assert DOC_PATH == DOCS / "scenario.md"
     assert DOC_PATH.read_text(encoding="utf-8") == render_scenario_reference(), (
-        "docs/scenario.md is stale: run `python -m semcom.docs_gen`")
+        "docs/scenario.md is stale: run `python -m semcom.report.docs_gen`")
 
 
 def test_scenario_reference_lists_every_key():
     from channels import CHANNELS
-    from semcom.docs_gen import _fields, _sections
-    from semcom.scenario import Scenario
+    from semcom.report.docs_gen import _fields, _sections
+    from semcom.study.scenario import Scenario
 
     text = DOC_PATH.read_text(encoding="utf-8")
     for key, model in _sections(Scenario):
@@ -96,4 +96,4 @@ def test_docs_gen_check_flags_a_stale_page(tmp_path, capsys):
     assert main(["--check", "--out", str(page)]) == 0
     page.write_text(page.read_text() + "edited by hand\n")
     assert main(["--check", "--out", str(page)]) == 1
-    assert "python -m semcom.docs_gen" in capsys.readouterr().err
+    assert "python -m semcom.report.docs_gen" in capsys.readouterr().err

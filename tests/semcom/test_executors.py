@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from semcom.attacks.base import make_attack
-from semcom.executors import ExecutorError, InProcessExecutor, JobEnv, make_executor
-from semcom.jobs import GridPoint, PointError, PointJob
 from semcom.models import Autoencoder
-from semcom.scenario import ChannelConfig
-from semcom.training import TrainedModel
+from semcom.models.training import TrainedModel
+from semcom.study.executors import ExecutorError, InProcessExecutor, JobEnv, make_executor
+from semcom.study.jobs import GridPoint, PointError, PointJob
+from semcom.study.scenario import ChannelConfig
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 

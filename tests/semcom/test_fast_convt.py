@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from semcom.fast_convt import NARROW_OUTPUT, FastConvTranspose2d, fast_transposed_convs
 from semcom.link import inference_copy
 from semcom.models.nets import ConvDecoder
+from semcom.speed import NARROW_OUTPUT, FastConvTranspose2d, fast_transposed_convs
 
 
 def _frozen(*args, **kwargs):

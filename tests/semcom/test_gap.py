@@ -5,8 +5,8 @@ import doctest
 import numpy as np
 import pytest
 
-import semcom.gap
-from semcom.gap import equal_damage_gaps, equal_damage_table, format_gap, headline
+import semcom.report.gap
+from semcom.report.gap import equal_damage_gaps, equal_damage_table, format_gap, headline
 
 JAM_DB = np.arange(-30.0, 0.5, 1.0).tolist()
 
@@ -107,4 +107,4 @@ def test_the_results_table_uses_psr_budgets_or_measured_psrs():
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(semcom.gap).failed == 0
+    assert doctest.testmod(semcom.report.gap).failed == 0

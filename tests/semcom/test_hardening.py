@@ -6,9 +6,9 @@ import torch
 
 from adversary import pgd
 from channels import make_channel
-from semcom.hardening import HardeningConfig, harden_receiver
+from semcom.defenses.hardening import HardeningConfig, harden_receiver
 from semcom.link import Link
-from semcom.metrics import get_metric
+from semcom.metrics.quality import get_metric
 
 EPS_TRAIN = 1.5
 

@@ -8,9 +8,9 @@ import torch
 
 from channels import make_channel
 from semcom.attacks.base import make_attack
-from semcom.latent_report import tsne_2d
 from semcom.link import Link
-from semcom.sweep import sweep_attack
+from semcom.report.latent_report import tsne_2d
+from semcom.study.sweep import sweep_attack
 
 EPS = [0.0, 0.5, 1.5]
 

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from semcom.cli import main
 from semcom.paths import cache_dir
-from semcom.runner import run_scenario
-from semcom.scenario import parse_scenario
-from semcom.store import ModelStore
+from semcom.study.runner import run_scenario
+from semcom.study.scenario import parse_scenario
+from semcom.study.store import ModelStore
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

@@ -234,16 +234,16 @@ def test_sigterm_stops_like_ctrl_c_and_the_rerun_resumes(tiny, tmp_path, monkeyp
     scenario.write_text(yaml.safe_dump(doc))
     out = tmp_path / "run"
     monkeypatch.setenv("SEMCOM_CACHE", str(store))
-    import semcom.jobs
+    import semcom.study.jobs
 
-    real = semcom.jobs.sweep_attack
+    real = semcom.study.jobs.sweep_attack
 
     def terminated_at_the_second(*args, **kwargs):
         if len(sweep_calls) == 1:  # the first point is journalled
             os.kill(os.getpid(), signal.SIGTERM)  # as a batch scheduler does
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(semcom.jobs, "sweep_attack", terminated_at_the_second)
+    monkeypatch.setattr(semcom.study.jobs, "sweep_attack", terminated_at_the_second)
     before = signal.getsignal(signal.SIGTERM)  # not SIG_DFL once another test has started Ray
     code, output = _invoke("run", scenario, "--out", out)
     assert code == 143
@@ -251,7 +251,7 @@ def test_sigterm_stops_like_ctrl_c_and_the_rerun_resumes(tiny, tmp_path, monkeyp
                                  "run folder's journal; run again to resume")
     assert signal.getsignal(signal.SIGTERM) is before, "the handler in place before the run is restored"
     assert len((out / "journal.jsonl").read_text().splitlines()) == 1
-    monkeypatch.setattr(semcom.jobs, "sweep_attack", real)
+    monkeypatch.setattr(semcom.study.jobs, "sweep_attack", real)
     code, output = _invoke("run", scenario, "--out", out)
     assert code == 0, output
     assert len(sweep_calls) == 2, "only the interrupted point is swept again"
@@ -271,7 +271,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_a_killed_holder_does_n
     holder = _python("""
         import sys, time
         from pathlib import Path
-        from semcom.run_lock import RunFolderLock
+        from semcom.study.run_lock import RunFolderLock
         RunFolderLock(Path(sys.argv[1])).__enter__()  # as a run in progress holds it
         print("held", flush=True)
         time.sleep(120)
@@ -295,9 +295,9 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_a_killed_holder_does_n
 def test_two_processes_missing_the_same_model_train_it_once(tmp_path, mnist, monkeypatch):
     """This process trains; while it does, a second process asks the store for the same model: it
     waits for the entry and loads it (its own training would fail)."""
-    import semcom.training
-    from semcom.store import ModelStore
-    from semcom.training import TrainConfig, get_or_train
+    import semcom.models.training
+    from semcom.models.training import TrainConfig, get_or_train
+    from semcom.study.store import ModelStore
 
     store = tmp_path / "store"
     started = tmp_path / "second-started"
@@ -308,7 +308,7 @@ def test_two_processes_missing_the_same_model_train_it_once(tmp_path, mnist, mon
 
     torch.save(images, torch_file)
     second = None
-    real = semcom.training.train_autoencoder
+    real = semcom.models.training.train_autoencoder
 
     def train_while_another_asks(*args, **kwargs):
         nonlocal second
@@ -316,14 +316,14 @@ def test_two_processes_missing_the_same_model_train_it_once(tmp_path, mnist, mon
             import sys
             from pathlib import Path
             import torch
-            import semcom.training
-            from semcom.store import ModelStore
-            from semcom.training import TrainConfig, get_or_train
+            import semcom.models.training
+            from semcom.study.store import ModelStore
+            from semcom.models.training import TrainConfig, get_or_train
 
             def refuse(*args, **kwargs):
                 raise SystemExit("trained a second time")
 
-            semcom.training.train_autoencoder = refuse
+            semcom.models.training.train_autoencoder = refuse
             images = torch.load(sys.argv[2])
             cfg = TrainConfig(variant="vae-kld", latent_dim=3, epochs=1, seed=5)
             Path(sys.argv[3]).touch()
@@ -337,7 +337,7 @@ def test_two_processes_missing_the_same_model_train_it_once(tmp_path, mnist, mon
         time.sleep(1.0)  # the second process is now inside `load`, waiting on the key's lock
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(semcom.training, "train_autoencoder", train_while_another_asks)
+    monkeypatch.setattr(semcom.models.training, "train_autoencoder", train_while_another_asks)
     first = get_or_train(cfg, images, {"name": "lock-test"}, ModelStore(store), progress=False)
     stdout, stderr = second.communicate(timeout=120)
     assert second.returncode == 0, stderr
@@ -351,7 +351,7 @@ def test_a_build_that_failed_in_this_process_does_not_block_the_next(tmp_path):
     by its store object, and a later miss here goes on at once instead of waiting for itself."""
     import torch
 
-    from semcom.store import ModelStore
+    from semcom.study.store import ModelStore
 
     first = ModelStore(tmp_path)
     assert first.load("k1") is None  # a build starts … and fails: no save

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from semcom.metrics import METRICS, PSNR_CAP_DB, aaddc, get_metric
+from semcom.metrics.quality import METRICS, PSNR_CAP_DB, aaddc, get_metric
 
 
 @pytest.mark.parametrize(
@@ -94,8 +94,8 @@ def test_semantic_metrics_are_registered_with_their_needs_and_baselines():
 
 
 def test_tally_over_chunks_equals_the_metrics_of_the_whole_set():
-    from semcom.classifier import classifier_fid
-    from semcom.metrics import MetricTally
+    from semcom.metrics.classifier import classifier_fid
+    from semcom.metrics.quality import MetricTally
 
     g = torch.Generator().manual_seed(2)
     x = torch.rand(60, 1, 28, 28, generator=g)
@@ -115,7 +115,7 @@ def test_tally_over_chunks_equals_the_metrics_of_the_whole_set():
 
 
 def test_register_metric_refuses_unknown_needs():
-    from semcom.metrics import register_metric
+    from semcom.metrics.quality import register_metric
 
     with pytest.raises(ValueError, match="`needs` must name items of"):
         register_metric("x", higher_is_better=True, baseline=0.0, needs=("weather",))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from semcom.scenario import LATENT_DIMS, load_scenario, parse_scenario
+from semcom.study.scenario import LATENT_DIMS, load_scenario, parse_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

@@ -13,8 +13,8 @@ import doctest
 import pytest
 import torch
 
-import semcom.perceptual
-from semcom.perceptual import (
+import semcom.metrics.perceptual
+from semcom.metrics.perceptual import (
     LpipsMetric,
     LpipsUnavailable,
     alexnet_weights_path,
@@ -65,7 +65,7 @@ def test_a_file_that_is_not_alexnet_is_reported_not_loaded(tmp_path):
 
 def test_available_when_the_weights_are_in_the_default_hub(fake_hub, use_hub):
     use_hub(fake_hub[0])
-    assert lpips_status() == semcom.perceptual.LpipsStatus(True, None)
+    assert lpips_status() == semcom.metrics.perceptual.LpipsStatus(True, None)
 
 
 def test_the_trunk_is_the_hub_file_not_random_weights(metric, fake_hub):
@@ -164,4 +164,4 @@ def test_lpips_is_a_pgd_distance(fake_hub, use_hub):
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(semcom.perceptual).failed == 0
+    assert doctest.testmod(semcom.metrics.perceptual).failed == 0

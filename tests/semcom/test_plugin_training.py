@@ -90,12 +90,12 @@ def _run(tmp_path, doc, name):
 
 @pytest.mark.slow
 def test_jammed_mnist_with_a_factory_trains_it_and_reuses_the_stored_model(tmp_path, monkeypatch):
-    import semcom.training
+    import semcom.models.training
 
     monkeypatch.setenv("SEMCOM_CACHE", str(tmp_path / "store"))
     calls = []
-    real_fit = semcom.training.fit
-    monkeypatch.setattr(semcom.training, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    real_fit = semcom.models.training.fit
+    monkeypatch.setattr(semcom.models.training, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
     doc = _jammed_mnist({"source": "python", "factory": FACTORY, "epochs": 20, "lr": 0.002, "regularizer": "kld"})
     code, output = _run(tmp_path, doc, "first")
     assert code == 0, output
@@ -103,7 +103,7 @@ def test_jammed_mnist_with_a_factory_trains_it_and_reuses_the_stored_model(tmp_p
     first = (tmp_path / "first" / "results.json").read_text()
     import json
 
-    from semcom.store import ModelStore
+    from semcom.study.store import ModelStore
 
     store = ModelStore(tmp_path / "store")
     entries = [e for e in store.entries() if e.kind == "plugin-trained"]
@@ -153,7 +153,7 @@ def _save(source: str, module: nn.Module, example: torch.Tensor, path) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["torchscript", "exported"])
 def test_exported_and_torchscript_models_are_fine_tuned_when_asked(tmp_path, monkeypatch, source):
-    from semcom.store import ModelStore
+    from semcom.study.store import ModelStore
 
     monkeypatch.setenv("SEMCOM_CACHE", str(tmp_path / "store"))
     torch.manual_seed(0)

@@ -18,11 +18,11 @@ from torch import nn
 import semcom
 from channels import make_channel
 from semcom.cli import main
-from semcom.hardening import HardeningConfig, get_or_harden, harden_receiver
+from semcom.defenses.hardening import HardeningConfig, get_or_harden, harden_receiver
 from semcom.link import Link
-from semcom.plugins import load_plugin, plug_in
-from semcom.scenario import parse_scenario
-from semcom.store import ModelStore
+from semcom.models.plugins import load_plugin, plug_in
+from semcom.study.scenario import parse_scenario
+from semcom.study.store import ModelStore
 
 LATENT = 6
 FACTORY = f"{__name__}:tiny_factory"
@@ -187,7 +187,7 @@ def test_factory_model_runs_a_sweep_with_hardening(tmp_path, monkeypatch):
     def no_hardening(*args, **kwargs):
         raise AssertionError("the store should have supplied the hardened receiver")
 
-    monkeypatch.setattr("semcom.hardening.harden_receiver", no_hardening)
+    monkeypatch.setattr("semcom.defenses.hardening.harden_receiver", no_hardening)
     code, output = _invoke("run", scenario, "--out", out, "--overwrite")
     assert code == 0, output
     again = json.loads((out / "results.json").read_text())

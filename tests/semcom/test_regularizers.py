@@ -12,7 +12,7 @@ import scipy.stats
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from semcom import regularizers as R
+from semcom.models import regularizers as R
 
 F64 = torch.float64
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from semcom.runner import run_scenario
-from semcom.scenario import parse_scenario
-from semcom.store import ModelStore
+from semcom.study.runner import run_scenario
+from semcom.study.scenario import parse_scenario
+from semcom.study.store import ModelStore
 
 DOC = {
     "name": "reps", "seed": 5,

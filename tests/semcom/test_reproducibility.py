@@ -120,7 +120,7 @@ def test_sigkill_mid_run_resumes_to_the_uninterrupted_numbers(reference, tmp_pat
 
 def test_two_runs_from_scratch_agree_and_a_corrupt_model_is_retrained(reference, tmp_path, caplog):
     scenario, ref_out, cache = reference
-    from semcom.store import ModelStore
+    from semcom.study.store import ModelStore
 
     store = ModelStore(cache)
     stored = store.keys()

@@ -7,9 +7,9 @@ import statistics
 import numpy as np
 import pytest
 
-from semcom.hardening_report import control_section
-from semcom.replicates import add_replicates, mean_entries, replicate_seed
-from semcom.robustness import degradation, degradation_area, hardening_table, robustness_table, threshold_budget
+from semcom.metrics.robustness import degradation, degradation_area, hardening_table, robustness_table, threshold_budget
+from semcom.report.hardening_report import control_section
+from semcom.study.replicates import add_replicates, mean_entries, replicate_seed
 
 BUDGETS = [0.0, 0.5, 1.0, 1.5, 2.0]
 
@@ -104,7 +104,7 @@ def test_replicate_seeds_keep_replicate_zero_and_differ_otherwise():
 
 
 def test_tradeoff_has_one_point_per_receiver_with_replicate_error_bars(tmp_path):
-    from semcom.tradeoff import tradeoff_figures, tradeoff_points
+    from semcom.report.tradeoff import tradeoff_figures, tradeoff_points
 
     adv = [[c + s for c in CONTROL] for s in (0.03, -0.025, 0.01)]
     res = _results({"none": [NONE] * 3, "control": [CONTROL] * 3, "adv": adv})

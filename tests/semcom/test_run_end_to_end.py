@@ -112,7 +112,7 @@ def test_rerun_reuses_stored_models_and_gives_identical_numbers(finished_run, mo
     scenario, out = finished_run
     before = json.loads((out / "results.json").read_text())
 
-    _forbid(monkeypatch, "semcom.training.train_autoencoder", "semcom.hardening.harden_receiver")
+    _forbid(monkeypatch, "semcom.models.training.train_autoencoder", "semcom.defenses.hardening.harden_receiver")
     code, output = _invoke("run", str(scenario), "--out", str(out), "--overwrite")
     assert code == 0, output
     after = json.loads((out / "results.json").read_text())
@@ -168,7 +168,7 @@ def psr_run(tmp_path_factory):
 
 
 def test_a_psr_sweep_over_the_air_reports_both_axes_queries_and_gaps(psr_run):
-    from semcom.metrics import aaddc
+    from semcom.metrics.quality import aaddc
 
     _, out, results = psr_run
     assert results["schema_version"] == 1 and results["budget_axis"] == "psr_db"
@@ -201,7 +201,7 @@ def test_a_psr_sweep_over_the_air_reports_both_axes_queries_and_gaps(psr_run):
 def test_the_reference_classifier_is_trained_once_and_stored(psr_run, monkeypatch):
     scenario, out, results = psr_run
 
-    _forbid(monkeypatch, "semcom.classifier.train_classifier", "semcom.training.train_autoencoder")
+    _forbid(monkeypatch, "semcom.metrics.classifier.train_classifier", "semcom.models.training.train_autoencoder")
     code, output = _invoke("run", str(scenario), "--out", str(out), "--overwrite")
     assert code == 0, output
     assert json.loads((out / "results.json").read_text())["points"] == results["points"]

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_machine_faults import _invoke, _one_line  # the CLI in process; its one error line
 
-from semcom.scenario import ScenarioError, load_scenario
+from semcom.study.scenario import ScenarioError, load_scenario
 
 BASE = {
     "name": "safe",

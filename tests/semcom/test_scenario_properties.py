@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from semcom.cli import main
-from semcom.scenario import ScenarioError, load_scenario, parse_scenario
+from semcom.study.scenario import ScenarioError, load_scenario, parse_scenario
 
 BASE: dict[str, Any] = {
     "name": "prop",

@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from semcom.store import ModelStore, config_key
+from semcom.study.store import ModelStore, config_key
 
 
 def test_config_key_is_order_independent_and_sensitive():

@@ -9,9 +9,9 @@ import torch
 from adversary import psr_db
 from channels import make_channel
 from semcom.attacks.base import make_attack
+from semcom.attacks.threats import PLACEMENTS, Threat
 from semcom.link import Link
-from semcom.sweep import sweep_attack
-from semcom.threats import PLACEMENTS, Threat
+from semcom.study.sweep import sweep_attack
 
 PSRS = [-20.0, -10.0, 0.0]
 SPECS = [

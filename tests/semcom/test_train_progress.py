@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from semcom.runner import train_config
-from semcom.scenario import ModelConfig
-from semcom.store import config_key
-from semcom.training import EarlyStopping, TrainConfig, train_autoencoder, train_spec
+from semcom.models.training import EarlyStopping, TrainConfig, train_autoencoder, train_spec
+from semcom.study.runner import train_config
+from semcom.study.scenario import ModelConfig
+from semcom.study.store import config_key
 
 
 def test_a_model_entry_without_the_new_settings_keeps_its_store_key():

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from semcom.models import VARIANTS, Autoencoder
-from semcom.store import ModelStore
-from semcom.training import TrainConfig, get_or_train
+from semcom.models.training import TrainConfig, get_or_train
+from semcom.study.store import ModelStore
 
 N_IMAGES = 192  # three minibatches of 64
 
@@ -38,7 +38,7 @@ def test_variant_trains_one_epoch_and_round_trips_through_the_store(
     def no_training(*args, **kwargs):
         raise AssertionError("the store should have supplied this model")
 
-    monkeypatch.setattr("semcom.training.train_autoencoder", no_training)
+    monkeypatch.setattr("semcom.models.training.train_autoencoder", no_training)
     loaded = get_or_train(cfg, train.images[:N_IMAGES], data_key, store, progress=False)
     assert loaded.key == trained.key and loaded.meta["train"]["variant"] == variant
     assert loaded.sigma_z == pytest.approx(trained.sigma_z)

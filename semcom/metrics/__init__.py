@@ -1,0 +1,1 @@
+"""Metrics: image quality, perceptual distance, classifier accuracy, curves, robustness."""

@@ -1,0 +1,1 @@
+"""Reports: markdown tables, figures, gap tables, latent and hardening reports, docs."""

@@ -1,0 +1,1 @@
+"""The study: scenario schema, runner, jobs, executors, model store."""

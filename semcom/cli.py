@@ -178,11 +178,12 @@ def validate(scenario: str) -> None:
 
 @main.command("list")
 def list_registries() -> None:
-    """Show the registered model variants, channels, attacks, targets, distances and metrics."""
+    """Show the registered model variants, data sets, channels, defences, attacks, targets, distances and metrics."""
     from adversary import TARGETS
     from channels import CHANNELS
     from semcom.attacks.base import attack_kinds, pgd_distances
     from semcom.data import DATASETS
+    from semcom.defenses import defense_kinds
     from semcom.metrics.quality import METRICS
     from semcom.models import VARIANTS
 
@@ -190,6 +191,7 @@ def list_registries() -> None:
         "models": {n: v.description for n, v in VARIANTS.items()},
         "datasets": {n: "" for n in DATASETS},
         "channels": {n: _channel_line(c) for n, c in CHANNELS.items()},
+        "defenses": {n: d.description + _settings_text(d.Settings) for n, d in defense_kinds().items()},
         "attacks": {n: a.description + _settings_text(a, skip=("kind", "label"))
                     for n, a in attack_kinds().items()},
         "targets": {**{n: "" for n in TARGETS}, "class:<k>": "a reconstruction of class k"},

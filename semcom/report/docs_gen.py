@@ -104,8 +104,10 @@ def _kind_settings() -> dict[type, Callable[[], dict[str, type[BaseModel]]]]:
     """Entries whose keys beside ``kind`` are the settings class of the registered kind."""
     from channels import CHANNELS
     from semcom.attacks.base import AttackSettings, attack_kinds
+    from semcom.defenses import defense_kinds
 
     return {S.ChannelConfig: lambda: {kind: cls.Settings for kind, cls in CHANNELS.items()},
+            S.DefenseConfig: lambda: {kind: cls.Settings for kind, cls in defense_kinds().items()},
             AttackSettings: attack_kinds}
 
 
@@ -140,7 +142,8 @@ def _sections(root: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
                 walk(key.split(" ")[0].removesuffix("[]"), sub)
                 kinds = _kind_settings().get(sub)
                 for kind, settings in sorted(kinds().items()) if kinds else ():
-                    out.append((f"{key} (kind: {kind})", settings))
+                    if _fields(settings):  # a kind without settings of its own needs no section
+                        out.append((f"{key} (kind: {kind})", settings))
 
     walk("", root)
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -92,14 +93,26 @@ class AdversarialTrainingConfig(_Frozen):
     steps but no attacker).
     """
 
-    kind: Literal["adversarial", "adversarial-multi-eps", "noise", "finetune"] = "adversarial"
+    kind: str = "adversarial"
+    """The perturbation: a defence usable during training (``semcom list`` shows the defences)."""
     eps: float | None = Field(None, gt=0, le=1e3)
     """Training budget ``ε_train``; required unless ``kind`` is ``finetune`` (the control:
     the same extra decoder steps, unperturbed), which takes none."""
     steps: int = Field(10, ge=1, le=LIMITS["steps"])
+    """PGD steps per perturbation."""
     k: int = Field(1, ge=1, le=20)
+    """Decoder-only steps on perturbed latents after each regular minibatch step."""
     lr: float = Field(1e-3, gt=0, le=1)
+    """Adam learning rate of the decoder-only steps."""
     distance: Literal["ssim", "mse"] = "ssim"
+    """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
+
+    @field_validator("kind")
+    @classmethod
+    def _in_training(cls, v: str) -> str:
+        from semcom.defenses import defense_kinds
+
+        return _one_of(v, {k: d for k, d in defense_kinds().items() if d.in_training})
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> AdversarialTrainingConfig:
@@ -463,23 +476,35 @@ class EarlyStoppingConfig(_Frozen):
 ModelConfig.model_rebuild()
 
 
+_DEFENSE_KEYS_BEFORE = dict.fromkeys(("beta", "restarts", "draw", "sigma", "draws"))
+"""The flat defence settings of the schema before each defence owned its settings (:func:`flat_settings`)."""
+
+
+def _receivers() -> dict[str, Any]:
+    """``none`` (the receiver as trained: no settings, no budget) and every registered defence
+    (:mod:`semcom.defenses`) by kind."""
+    from semcom.defenses import NoSettings, defense_kinds
+
+    return {"none": SimpleNamespace(Settings=NoSettings, needs_eps=False), **defense_kinds()}
+
+
 class DefenseConfig(_Frozen):
     """A receiver: as trained (``none``) or hardened by fine-tuning (a defence of :mod:`semcom.defenses`).
 
     ``eps`` is ``ε_train`` (``ε_max`` for ``adversarial-multi-eps`` and
     ``pgd-matched``), in the same latent units as the attack budget. The keys
-    after ``distance`` are settings of one kind each (docs/design.md §7, "Defences").
+    after ``distance`` are the settings of the kind (its ``Settings`` class,
+    listed below per kind; docs/design.md §7, "Defences").
     """
 
-    kind: Literal["none", "finetune", "adversarial", "adversarial-multi-eps", "noise", "consistency",
-                  "pgd-matched", "smoothing"]
-    """``none``: the receiver as trained; ``finetune``: the control, the same fine-tuning
-    with no perturbation; ``adversarial``: fine-tuned on PGD latents at ``eps``;
-    ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch; ``noise``: on
-    Gaussian noise of budget ``eps``; ``consistency``: TRADES-style, ``MSE(G'(z), x) +
-    β·MSE(G'(z+δ), G'(z))``; ``pgd-matched``: on the evaluated threat's PGD (distance
-    ``mse``, random start, ``restarts``); ``smoothing``: a randomised-smoothing receiver
-    (``draws`` decodings of the latent plus noise of std ``sigma``, averaged)."""
+    kind: str
+    """``none``: the receiver as trained; else a defence (``semcom list`` shows them): ``finetune``:
+    the control, the same fine-tuning with no perturbation; ``adversarial``: fine-tuned on PGD
+    latents at ``eps``; ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch; ``noise``:
+    on Gaussian noise of budget ``eps``; ``consistency``: TRADES-style, ``MSE(G'(z), x) +
+    β·MSE(G'(z+δ), G'(z))``; ``pgd-matched``: on the evaluated threat's PGD (distance ``mse``,
+    random start, ``restarts``); ``smoothing``: a randomised-smoothing receiver (``draws``
+    decodings of the latent plus noise of std ``sigma``, averaged)."""
     label: str | None = None
     """Name in reports (default: ``kind``)."""
     eps: float | None = Field(None, gt=0, le=1e3)
@@ -495,49 +520,44 @@ class DefenseConfig(_Frozen):
     """Adam learning rate of the fine-tuning."""
     distance: Literal["ssim", "mse"] = "ssim"
     """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
-    beta: float | None = Field(None, gt=0, le=1e3)
-    """``consistency``: weight β of ``MSE(G'(z+δ), G'(z))`` (default 1)."""
-    restarts: int | None = Field(None, ge=1, le=20)
-    """``pgd-matched``: PGD runs per perturbation, after the first from a random start (default 1)."""
-    draw: Literal["uniform", "fixed"] | None = None
-    """``pgd-matched``: ``uniform`` (default) trains at ``ε ~ U[0, eps]`` per batch, ``fixed`` at ``eps``."""
-    sigma: float | None = Field(None, gt=0, le=100)
-    """``smoothing``: std σ of the noise added to the received latent, latent units (default 0.5)."""
-    draws: int | None = Field(None, ge=1, le=256)
-    """``smoothing``: noise draws ``M`` averaged per decoding (default 8)."""
     certify_draws: int | None = Field(None, ge=10, le=100_000)
-    """``smoothing``: Monte-Carlo draws of the certificate (certified vs empirical worst case per ε,
-    on ideal links under untargeted L2 PGD); unset: no certificate."""
+    """Defences with a certificate (``smoothing``): Monte-Carlo draws of the certificate (certified
+    vs empirical worst case per ε, on ideal links under untargeted L2 PGD); unset: no certificate."""
+    own: SerializeAsAny[BaseModel]
+    """The kind's own settings, validated by its registered ``Settings`` class (given beside ``kind``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_settings(cls, entry: Any) -> Any:
+        return _own_settings(entry, set(cls.model_fields) - {"own"}, _receivers(), None)
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("own", None)
+        certify = {"certify_draws": data.pop("certify_draws")} if "certify_draws" in data else {}
+        return {**data, **flat_settings(self.own, info, _DEFENSE_KEYS_BEFORE), **certify}
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        return _one_of(v, _receivers())
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:
-        from semcom.defenses import get_defense
-
-        needs_eps = self.kind != "none" and get_defense(self.kind).needs_eps
+        receiver = _receivers()[self.kind]
+        needs_eps = self.kind != "none" and receiver.needs_eps
         if not needs_eps and self.eps is not None:
             raise ValueError(f"the `{self.kind}` defence takes no `eps`")
         if needs_eps and self.eps is None:
             raise ValueError(f"the {self.kind} defence needs `eps` (its training budget)")
+        if self.certify_draws and not getattr(receiver, "certifiable", False):
+            raise ValueError(f"the `{self.kind}` defence takes no `certify_draws`")
         return self
-
-    @model_validator(mode="after")
-    def _settings_fit_kind(self) -> DefenseConfig:
-        own = set() if self.kind == "none" else set(self._settings_model().model_fields)
-        extra = sorted(set(self.settings()) - own) + (["certify_draws"] if self.certify_draws and
-                                                        self.kind != "smoothing" else [])
-        if extra:
-            raise ValueError(f"the `{self.kind}` defence takes no `{extra[0]}`")
-        return self
-
-    def _settings_model(self):
-        from semcom.defenses import get_defense
-
-        return get_defense(self.kind).Settings
 
     def settings(self) -> dict[str, Any]:
         """The defence's own settings this entry sets (the keys after ``distance``)."""
-        own = ("beta", "restarts", "draw", "sigma", "draws")
-        return {name: getattr(self, name) for name in own if getattr(self, name) is not None}
+        return self.own.model_dump(include=self.own.model_fields_set)
 
     @property
     def name(self) -> str:

@@ -51,3 +51,63 @@ def test_channel_entry_holds_its_kinds_settings_class_with_its_defaults():
     assert cfg.settings() == {"k_factor_db": 3.0}  # what the entry sets, passed to the constructor
     again = ChannelConfig.model_validate(cfg.model_dump(exclude_unset=True))  # the controls' round trip
     assert again == cfg
+
+
+DEFENSE_DUMPS = [  # config_key of (the dump, the dump without unset keys), main at 9485564
+    ({"kind": "none"}, "238cf0e100e6efda", "2ff9cdff091aef6f"),
+    ({"kind": "adversarial", "eps": 2.0, "epochs": 2}, "c4c7d60aab923ceb", "695bd78881eab617"),
+    ({"kind": "consistency", "eps": 1.0, "beta": 3}, "5fc4304896120a0f", "1d8ed543bbf0204b"),
+    ({"kind": "pgd-matched", "eps": 1.0, "restarts": 2, "draw": "fixed"}, "86c72fb4ea9d4aff", "162796ede44be00f"),
+    ({"kind": "smoothing", "sigma": 0.5, "draws": 4, "certify_draws": 100, "label": "s"},
+     "ae9a117994942134", "32d299a8ec5136b7"),
+]
+
+
+@pytest.mark.parametrize(("entry", "full", "unset"), DEFENSE_DUMPS, ids=[e["kind"] for e, *_ in DEFENSE_DUMPS])
+def test_defence_entry_dumps_are_unchanged(entry, full, unset):
+    """A point's journal fingerprint and results.json hold the defence entry's dump; the controls
+    re-read its dump without unset keys."""
+    from semcom.study.scenario import DefenseConfig
+
+    cfg = DefenseConfig(**entry)
+    assert config_key(cfg.model_dump(mode="json")) == full
+    assert config_key(cfg.model_dump(mode="json", exclude_unset=True)) == unset
+    assert DefenseConfig.model_validate(cfg.model_dump(exclude_unset=True)) == cfg
+
+
+def test_defence_entry_holds_its_kinds_settings_class():
+    from semcom.defenses import get_defense
+    from semcom.study.scenario import DefenseConfig
+
+    cfg = DefenseConfig(kind="consistency", eps=1.0, beta=3)
+    assert type(cfg.own) is get_defense("consistency").Settings and cfg.own.beta == 3.0
+    assert cfg.settings() == {"beta": 3.0}
+    assert DefenseConfig(kind="consistency", eps=1.0).own.beta == 1.0  # the defence's own default
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ({"kind": "laser"}, "defenses[0].kind: must be one of 'adversarial'"),
+    ({"kind": "smoothing", "beta": 2}, "defenses[0].beta: unknown key; this kind's settings are `sigma`, `draws`"),
+    ({"kind": "consistency", "eps": 1.0, "beta": 0}, "defenses[0].beta: must be > 0"),
+    ({"kind": "adversarial", "eps": 1.0, "certify_draws": 100}, "defenses[0]: the `adversarial` defence takes no "
+                                                                 "`certify_draws`"),
+])
+def test_bad_defence_entries_name_the_key(entry, expected):
+    from semcom.study.scenario import ScenarioError, parse_scenario
+
+    doc = {"name": "s", "models": [{"variant": "ae"}], "defenses": [entry], "adversary": {"eps": [0, 1], "attacks": [
+        {"kind": "gaussian"}]}}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(doc, "s.yaml")
+    assert str(err.value).startswith(f"s.yaml: {expected}"), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_algorithm1_kinds_come_from_the_defences_usable_in_training():
+    from semcom.defenses import defense_kinds
+    from semcom.study.scenario import AdversarialTrainingConfig
+
+    usable = sorted(k for k, d in defense_kinds().items() if d.in_training)
+    assert usable == ["adversarial", "adversarial-multi-eps", "finetune", "noise"]  # the schema's list before
+    with pytest.raises(ValueError, match="must be one of 'adversarial', 'adversarial-multi-eps', 'finetune', 'noise'"):
+        AdversarialTrainingConfig(kind="smoothing", eps=1.0)

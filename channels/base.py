@@ -21,7 +21,7 @@ constructor's defaults). New channels join the registry with
 :func:`register_channel`, which checks that ``Settings`` matches the
 constructor; the scenario schema validates a ``channels:`` entry against the
 settings of its ``kind``, and the runner and the CLI build channels by name
-with :func:`make_channel` (docs/design.md, "How to add a channel").
+with :func:`make_channel` (docs/design.md §8).
 """
 
 from __future__ import annotations

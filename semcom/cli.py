@@ -186,7 +186,9 @@ def list_registries() -> None:
     from semcom.defenses import defense_kinds
     from semcom.metrics.quality import METRICS
     from semcom.models import VARIANTS
+    from semcom.models.factory_trust import load_components
 
+    load_components()  # installed packages' components (entry points) are listed too
     sections = {
         "models": {n: v.description for n, v in VARIANTS.items()},
         "datasets": {n: "" for n in DATASETS},

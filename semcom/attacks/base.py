@@ -6,7 +6,7 @@ scenario's ``adversary.attacks`` entry of that ``kind`` takes (types, ranges, a
 docstring per field); its :meth:`~AttackSettings.perturb_within` is what the
 attack does to a batch of transmitted signals on a :class:`semcom.attacks.threats.Threat`
 (docs/design.md §3). The scenario schema, ``semcom list``, ``docs/scenario.md``
-and the sweep read the registry, so adding an attack is one new file.
+and the sweep read the registry, so adding an attack is one new file (§8).
 """
 
 from __future__ import annotations

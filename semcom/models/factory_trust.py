@@ -25,13 +25,32 @@ import sys
 from importlib.machinery import PathFinder
 from pathlib import Path
 
-__all__ = ["ENTRY_POINT_GROUP", "entry_point_factories", "factory_problem", "marked_in_source"]
+__all__ = ["COMPONENTS_GROUP", "ENTRY_POINT_GROUP", "entry_point_factories", "factory_problem", "load_components",
+           "marked_in_source"]
 
 ENTRY_POINT_GROUP = "semcom.factories"
 """Entry-point group by which an installed package registers the factories scenarios may name."""
 
 _HOW = (f"mark it with @semcom.factory, or register it as an entry point in the group "
         f"'{ENTRY_POINT_GROUP}' of its package")
+
+
+COMPONENTS_GROUP = "semcom.components"
+"""Entry-point group by which an installed package adds components: each entry point names a module
+that registers attacks, channels or defences with their decorators when imported."""
+
+
+def load_components() -> list[str]:
+    """Import every module registered in :data:`COMPONENTS_GROUP` (once; Python caches imports), so
+    that the registries the scenario schema and ``semcom list`` read hold the installed packages'
+    components. Returns the modules' names."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    names = [ep.value.split(":")[0].strip() for ep in entry_points(group=COMPONENTS_GROUP)]
+    for name in names:
+        importlib.import_module(name)
+    return names
 
 
 def entry_point_factories() -> set[str]:

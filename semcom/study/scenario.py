@@ -884,6 +884,9 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
     """
     if not isinstance(doc, dict):
         raise ScenarioError(f"{source}: the scenario must be a mapping of keys; got {type(doc).__name__}")
+    from semcom.models.factory_trust import load_components
+
+    load_components()  # installed packages' attacks, channels and defences (entry points)
     if default_name and "name" not in doc:
         doc = {"name": default_name, **doc}
     try:

@@ -21,6 +21,7 @@ entry point registers them (docs/api.md §6).
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from importlib.machinery import PathFinder
 from pathlib import Path
@@ -40,14 +41,15 @@ COMPONENTS_GROUP = "semcom.components"
 that registers attacks, channels or defences with their decorators when imported."""
 
 
-def load_components() -> list[str]:
-    """Import every module registered in :data:`COMPONENTS_GROUP` (once; Python caches imports), so
-    that the registries the scenario schema and ``semcom list`` read hold the installed packages'
-    components. Returns the modules' names."""
+@functools.cache
+def load_components() -> tuple[str, ...]:
+    """Import every module registered in :data:`COMPONENTS_GROUP` (once per process), so that the
+    registries the scenario schema and ``semcom list`` read hold the installed packages' components.
+    Returns the modules' names."""
     import importlib
     from importlib.metadata import entry_points
 
-    names = [ep.value.split(":")[0].strip() for ep in entry_points(group=COMPONENTS_GROUP)]
+    names = tuple(ep.value.split(":")[0].strip() for ep in entry_points(group=COMPONENTS_GROUP))
     for name in names:
         importlib.import_module(name)
     return names

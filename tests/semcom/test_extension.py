@@ -167,7 +167,7 @@ def test_installed_packages_register_components_by_entry_point(tmp_path, monkeyp
     import importlib.metadata
     import sys
 
-    from semcom.models.factory_trust import COMPONENTS_GROUP
+    from semcom.models.factory_trust import COMPONENTS_GROUP, load_components
 
     (tmp_path / "toy_semcom_package.py").write_text(ENTRY_POINT_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -175,6 +175,7 @@ def test_installed_packages_register_components_by_entry_point(tmp_path, monkeyp
     real = importlib.metadata.entry_points
     monkeypatch.setattr(importlib.metadata, "entry_points",
                         lambda **kw: [point] if kw.get("group") == COMPONENTS_GROUP else real(**kw))
+    load_components.cache_clear()  # loaded once per process: look again with the package installed
     try:
         doc = {**SCENARIO, "channels": [{"kind": "toy-entry-point", "snr_db": [20], "loudness": 3.0}],
                "adversary": {"eps": [0, 1.0], "attacks": [{"kind": "gaussian"}]}}
@@ -183,5 +184,6 @@ def test_installed_packages_register_components_by_entry_point(tmp_path, monkeyp
         code, output = _invoke("list")
         assert "toy-entry-point" in output and "loudness=1.0" in output
     finally:
+        load_components.cache_clear()
         CHANNELS.pop("toy-entry-point", None)
         sys.modules.pop("toy_semcom_package", None)

@@ -224,11 +224,11 @@ def report(run_dir: str) -> None:
     if not path.is_file():
         raise _BadInput(f"{path}: no results.json; is {folder} a finished run folder?")
     results = json.loads(path.read_text())
-    from semcom.data import DataSpec, load_dataset
+    from semcom.data import load_dataset
+    from semcom.study.scenario import DataConfig
 
     sc = results["scenario"]
-    spec = DataSpec(name=sc["data"]["name"], root=sc["data"]["root"], seed=sc["seed"],
-                    test_size=sc["data"]["test_samples"])
+    spec = DataConfig.model_validate(sc["data"]).spec(sc["seed"])  # the run's data, as the runner loads it
     inputs = load_dataset(spec, split="test").images[: sc["report"]["grid_samples"]].numpy()
     from semcom.study.run_lock import FolderInUseError, RunFolderLock
 

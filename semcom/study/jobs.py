@@ -111,14 +111,11 @@ class PointJob:
     receiver: str
     channel: Any  # semcom.study.scenario.ChannelConfig
     attack: AttackSettings
-    eps: tuple[float, ...]
-    norm: str
+    adversary: Any  # semcom.study.scenario.AdversaryConfig: the budgets, their axis and norm, the placement
     metrics: tuple[str, ...]
     batch_size: int
     seed: int
     grid_samples: int
-    budget_axis: str = "eps"
-    placement: str = "in_transit"
     precision: str = "fp32"
     certify: int = 0
     """Monte-Carlo draws of the smoothed receiver's certificate (0: none; :mod:`semcom.defenses.certificate`)."""
@@ -131,20 +128,21 @@ class PointJob:
     def run(self, shared: Mapping[str, Any], env: JobEnv) -> SweepResult:
         """The sweep's result; NaN/Inf raises :class:`PointError` naming the point."""
         link = build_link(shared[self.receiver], self.channel, self.point.snr_db).to(env.device)
+        adv = self.adversary
         try:
-            result = sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
+            result = sweep_attack(link, shared["test"], self.attack, tuple(adv.budget_values), norm=adv.norm,
                                   metric_names=self.metrics, batch_size=self.batch_size,
                                   seed=self.seed, grid_samples=self.grid_samples,
-                                  budget_axis=self.budget_axis, placement=self.placement,
+                                  budget_axis=adv.budget_axis, placement=adv.placement,
                                   labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
                                   classifier=shared["classifier"], precision=self.precision)
             if self.break_power is not None:
-                found = bisect_break_power(link, shared["test"], self.attack, self.break_power, norm=self.norm,
-                                           batch_size=self.batch_size, seed=self.seed, budget_axis=self.budget_axis,
-                                           placement=self.placement, labels=shared["test_labels"],
+                found = bisect_break_power(link, shared["test"], self.attack, self.break_power, norm=adv.norm,
+                                           batch_size=self.batch_size, seed=self.seed, budget_axis=adv.budget_axis,
+                                           placement=adv.placement, labels=shared["test_labels"],
                                            train=(shared["train"], shared["train_labels"]),
                                            classifier=shared["classifier"], precision=self.precision)
-                records = summarise(found, self.break_power, budget_axis=self.budget_axis)
+                records = summarise(found, self.break_power, budget_axis=adv.budget_axis)
                 result = dataclasses.replace(result, break_power=records)
         except NonFiniteError as err:
             raise PointError(f"grid point {self.point.describe()}: {err}") from None

@@ -32,7 +32,6 @@ from semcom.attacks.base import CLASS_TARGET
 from semcom.attacks.break_power import break_power_records, break_spec
 from semcom.defenses.certificate import certify_draws
 from semcom.defenses.controls import comparisons, with_controls
-from semcom.defenses.hardening import HardeningConfig, hardening_config
 from semcom.fileio import append_line
 from semcom.link_resources import link_records
 from semcom.metrics.quality import aaddc, get_metric, unavailable_metrics
@@ -231,14 +230,11 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         if d.kind != "none":
             receiver = f"receiver:{m.name}/{d.name}/{ch.name}/{point.snr_db}"
             receiver += f"@r{point.replicate}" if point.replicate else ""
-            hcfg = hardening_config(d.kind, d.settings(), eps=d.eps or 0.0, steps=d.steps, k=d.k,
-                                    epochs=d.epochs, lr=d.lr, distance=d.distance, seed=sc.seed)
-            plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
-        adv = sc.adversary
+            plan.harden[receiver] = HardenJob(model, d.hardening(sc.seed), ch, point.snr_db)
         plan.points.append(PointJob(
-            point, receiver, ch, at, tuple(adv.budget_values), adv.norm,
-            tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
-            adv.budget_axis, adv.placement, sc.precision, certify=certify_draws(sc, d, ch, at),
+            point=point, receiver=receiver, channel=ch, attack=at, adversary=sc.adversary,
+            metrics=tuple(metrics), batch_size=sc.eval_batch_size, seed=_sweep_seed(sc, point),
+            grid_samples=sc.report.grid_samples, precision=sc.precision, certify=certify_draws(sc, d, ch, at),
             break_power=break_spec(sc, at, metrics)))
     return plan
 
@@ -256,10 +252,7 @@ def train_config(m: ModelConfig, seed: int):
     (paper Algorithm 1): after each minibatch step, decoder-only steps on
     perturbed latents (untargeted PGD at ``ε_train`` for ``kind: adversarial``).
     """
-    adv = m.adversarial
-    algorithm1 = None if adv is None else HardeningConfig(
-        kind=adv.kind, eps=adv.eps or 0.0, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
-        seed=seed)
+    algorithm1 = None if m.adversarial is None else m.adversarial.hardening(seed)
     return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
                        algorithm1, **training_settings(m))
 
@@ -312,15 +305,14 @@ def run_scenario(
     fails (e.g. :class:`semcom.study.jobs.PointError` on NaN/Inf) stops the run; the
     points finished before it stay journalled.
     """
-    from semcom.data import DataSpec, load_dataset
+    from semcom.data import load_dataset
     from semcom.models.plugins import plug_ins
     from semcom.report.markdown import write_outputs
 
     executor = executor or InProcessExecutor()
     sc = with_controls(sc)
     _check_folder(out, overwrite=overwrite)
-    spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
-                    train_size=sc.data.train_samples, test_size=sc.data.test_samples)
+    spec = sc.data.spec(sc.seed)
     train = load_dataset(spec, split="train")  # a missing data set fails before anything is written
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}

@@ -80,6 +80,13 @@ class DataConfig(_Frozen):
 
         return _one_of(v, DATASETS)
 
+    def spec(self, seed: int):
+        """The :class:`semcom.data.DataSpec` that loads these images with the scenario's ``seed``."""
+        from semcom.data import DataSpec
+
+        return DataSpec(name=self.name, root=self.root, download=self.download, seed=seed,
+                        train_size=self.train_samples, test_size=self.test_samples)
+
 
 class AdversarialTrainingConfig(_Frozen):
     """Latent adversarial training while the model is trained (paper Algorithm 1, §3.2).
@@ -113,6 +120,14 @@ class AdversarialTrainingConfig(_Frozen):
         from semcom.defenses import defense_kinds
 
         return _one_of(v, {k: d for k, d in defense_kinds().items() if d.in_training})
+
+    def hardening(self, seed: int):
+        """The :class:`semcom.defenses.hardening.HardeningConfig` of Algorithm 1's decoder steps
+        (its fields are the model's store key: docs/design.md §7)."""
+        from semcom.defenses.hardening import hardening_config
+
+        return hardening_config(self.kind, eps=self.eps or 0.0, steps=self.steps, k=self.k, lr=self.lr,
+                                distance=self.distance, seed=seed)
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> AdversarialTrainingConfig:
@@ -558,6 +573,14 @@ class DefenseConfig(_Frozen):
     def settings(self) -> dict[str, Any]:
         """The defence's own settings this entry sets (the keys after ``distance``)."""
         return self.own.model_dump(include=self.own.model_fields_set)
+
+    def hardening(self, seed: int):
+        """The :class:`semcom.defenses.hardening.HardeningConfig` of this receiver's fine-tuning (its
+        fields are the hardened receiver's store key; the defence's settings filled in)."""
+        from semcom.defenses.hardening import hardening_config
+
+        return hardening_config(self.kind, self.settings(), eps=self.eps or 0.0, steps=self.steps, k=self.k,
+                                epochs=self.epochs, lr=self.lr, distance=self.distance, seed=seed)
 
     @property
     def name(self) -> str:

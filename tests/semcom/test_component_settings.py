@@ -111,3 +111,31 @@ def test_algorithm1_kinds_come_from_the_defences_usable_in_training():
     assert usable == ["adversarial", "adversarial-multi-eps", "finetune", "noise"]  # the schema's list before
     with pytest.raises(ValueError, match="must be one of 'adversarial', 'adversarial-multi-eps', 'finetune', 'noise'"):
         AdversarialTrainingConfig(kind="smoothing", eps=1.0)
+
+
+def test_lpips_is_a_pgd_distance_whatever_was_imported_first():
+    """In a fresh process that imports only the attacks' base, ``lpips`` is a PGD distance (the
+    registry loads semcom's perceptual module) and a PGD entry may name it."""
+    import subprocess
+    import sys
+
+    code = ("from semcom.attacks.base import make_attack, pgd_distances\n"
+            "assert 'lpips' in pgd_distances(), sorted(pgd_distances())\n"
+            "from adversary import DISTANCES\n"
+            "assert 'lpips' in DISTANCES\n"
+            "print(make_attack('pgd', distance='lpips').distance)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "lpips"
+
+
+def test_attack_entries_are_the_registered_classes_with_their_behaviour():
+    from semcom.attacks.base import attack_kinds
+    from semcom.study.scenario import AdversaryConfig
+
+    adv = AdversaryConfig(eps=[0, 1], attacks=[{"kind": k} for k in sorted(attack_kinds())])
+    for entry in adv.attacks:
+        cls = attack_kinds()[entry.kind]
+        assert type(entry) is cls and cls.description
+        assert cls.perturb_within is not attack_kinds()["pgd"].__mro__[1].perturb_within  # each has its own
+    assert [a.name for a in adv.attacks] == ["blackbox-untargeted", "gaussian", "pgd-untargeted",
+                                             "universal-untargeted"]  # the labels users see, as before

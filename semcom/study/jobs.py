@@ -149,6 +149,6 @@ class PointJob:
         if self.certify:
             from semcom.defenses.certificate import sweep_certificate
 
-            result.certificate = sweep_certificate(link, shared["test"], self.eps, result.metrics,
+            result.certificate = sweep_certificate(link, shared["test"], tuple(adv.budget_values), result.metrics,
                                                    draws=self.certify, seed=self.seed)
         return result

@@ -103,6 +103,8 @@ class AttackSettings(BaseModel):
     """One line for ``semcom list``."""
     per_sample: ClassVar[bool] = True
     """Whether the attack takes one budget per sample (False: one perturbation for every sample)."""
+    jamming: ClassVar[bool] = False
+    """Whether the attack is the no-intelligence reference the others are compared with (equal-damage gaps)."""
 
     kind: str
     """The attack (``semcom list`` shows them)."""

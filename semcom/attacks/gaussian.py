@@ -18,6 +18,7 @@ class GaussianAttack(AttackSettings):
     """Equal-power Gaussian jamming: the no-intelligence reference."""
 
     description = "equal-energy Gaussian jamming"
+    jamming = True
 
     @property
     def name(self) -> str:

@@ -388,7 +388,7 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
             curve = [p[name] for p in e["metrics"]]
             value = aaddc(budgets, curve, higher_is_better=metric.higher_is_better, baseline=base)
             areas.append({**head, "metric": name, "value": value, "baseline": base})
-    jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
+    jamming = [a.name for a in sc.adversary.attacks if a.jamming]
     axis = sc.adversary.budget_axis
     gaps = equal_damage_table(points, jamming[0], available, budget_axis=axis) if jamming else []
     certificates = [{**{k: e[k] for k in labels}, **e["certificate"]} for e in entries if "certificate" in e]

@@ -31,16 +31,17 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.data import DataSpec, load_dataset
 from semcom.link import Link
 from semcom.metrics.quality import aaddc
 from semcom.models.training import TrainConfig, get_or_train
 from semcom.paths import cache_dir
 from semcom.study.store import ModelStore
-from semcom.study.sweep import AttackSpec, sweep_attack
+from semcom.study.sweep import sweep_attack
 
 STEPS = 10
-ATTACK = AttackSpec(name="pgd-untargeted", kind="pgd", steps=STEPS)
+ATTACK = make_attack("pgd", label="pgd-untargeted", steps=STEPS)
 
 
 def reference_sweep(decoder, z, x, eps_values, batch_size=8):

@@ -21,13 +21,14 @@ import numpy as np
 import torch
 
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, summarise
 from semcom.data import DataSpec, load_dataset
 from semcom.link import Link
 from semcom.models.training import TrainConfig, get_or_train
 from semcom.paths import cache_dir
 from semcom.study.store import ModelStore
-from semcom.study.sweep import AttackSpec, sweep_attack
+from semcom.study.sweep import sweep_attack
 
 
 def main() -> None:
@@ -49,7 +50,7 @@ def main() -> None:
     print(f"{args.images} digits, 2 thresholds, [{bp.low_db:g}, {bp.high_db:g}] dB, tolerance "
           f"{args.tolerance:g} dB: {bp.rounds}–{2 * bp.rounds} probe rounds (+ a top-of-range check) "
           f"vs a {len(grid)}-point sweep; torch threads {torch.get_num_threads()}")
-    for attack in (AttackSpec("pgd-untargeted", "pgd"), AttackSpec("gaussian", "gaussian")):
+    for attack in (make_attack("pgd", label="pgd-untargeted"), make_attack("gaussian", label="gaussian")):
         t_bisect, t_sweep = [], []
         for _ in range(args.repeats):  # alternate, so drift on a shared machine hits both
             start = time.perf_counter()

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from semcom.attacks.base import make_attack
 from semcom.data import DataSpec, load_dataset
 from semcom.defenses.hardening import get_or_harden, hardening_config
 from semcom.link import build_link
@@ -32,7 +33,7 @@ from semcom.paths import cache_dir
 from semcom.study.runner import train_config
 from semcom.study.scenario import ChannelConfig, load_scenario
 from semcom.study.store import ModelStore
-from semcom.study.sweep import AttackSpec, derive_seed, sweep_attack
+from semcom.study.sweep import derive_seed, sweep_attack
 
 COMMON = {"epochs": 2, "k": 1, "lr": 5e-4}
 DEFENSES = {  # label: (kind, settings, eps, steps)
@@ -60,7 +61,7 @@ def measure(seeds, only, links, out: Path) -> dict:
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
     base = get_or_train(train_config(sc.models[0], sc.seed), train.images, data_key, store, progress=False)
     results = json.loads(out.read_text()) if out.exists() else {}
-    attack = AttackSpec(name="pgd", kind="pgd")
+    attack = make_attack("pgd", label="pgd")
     plan = [(label, link_name, seed) for link_name in links for seed in seeds for label in DEFENSES
             if not only or label in only]
     for label, link_name, seed in plan:  # seeds before defences: an interrupted run has whole seeds

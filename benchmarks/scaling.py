@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.link import Link
 from semcom.models import Autoencoder
-from semcom.study.sweep import AttackSpec, sweep_attack
+from semcom.study.sweep import sweep_attack
 
 BASE = {"samples": 250, "eps_points": 11, "steps": 10, "latent": 10}
 AXES = {
@@ -52,7 +53,7 @@ def timed_sweep(samples: int, eps_points: int, steps: int, latent: int, device: 
     link = Link(model, make_channel("ideal"), scale=1.0, snr_db=None).to(device)
     images = torch.rand(samples, 1, 28, 28, generator=torch.Generator().manual_seed(1)).to(device)
     eps = np.linspace(0, 2.0, eps_points).round(6).tolist()
-    attack = AttackSpec(name="pgd-untargeted", kind="pgd", steps=steps)
+    attack = make_attack("pgd", label="pgd-untargeted", steps=steps)
     start = time.perf_counter()
     sweep_attack(link, images, attack, eps, norm="l2", metric_names=["ssim"], batch_size=batch_size, seed=0,
                  grid_samples=1)

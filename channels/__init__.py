@@ -34,7 +34,7 @@ Example:
 from __future__ import annotations
 
 from .awgn import AWGNChannel
-from .base import CHANNELS, Channel, make_channel, register_channel
+from .base import CHANNELS, Channel, ChannelSettings, EqualizedSettings, make_channel, register_channel
 from .digital import DigitalChannel
 from .equalization import EQUALIZERS, equalize
 from .ideal import IdealChannel
@@ -52,6 +52,8 @@ __all__ = [
     "TDL_MODELS",
     "AWGNChannel",
     "Channel",
+    "ChannelSettings",
+    "EqualizedSettings",
     "PerImagePower",
     "DigitalChannel",
     "IdealChannel",

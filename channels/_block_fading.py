@@ -13,11 +13,19 @@ from __future__ import annotations
 import math
 
 import torch
+from pydantic import Field
 
 from . import _sionna
-from .base import Channel
+from .base import Channel, EqualizedSettings
 
-__all__ = ["BlockFadingChannel"]
+__all__ = ["BlockFadingChannel", "BlockFadingSettings"]
+
+
+class BlockFadingSettings(EqualizedSettings):
+    """Settings of a flat block-fading channel."""
+
+    block_length: int | None = Field(None, ge=1)
+    """Symbols per fading block; unset: one block per image."""
 
 
 class BlockFadingChannel(Channel):
@@ -36,6 +44,7 @@ class BlockFadingChannel(Channel):
     """
 
     is_random = True
+    Settings = BlockFadingSettings
 
     def __init__(self, block_length: int | None = None, equalizer: str = "lmmse") -> None:
         super().__init__(equalizer=equalizer)

@@ -15,8 +15,13 @@ and the random generator at call time. Every channel is a
 :class:`torch.nn.Module` and differentiable w.r.t. ``x``, so attacks can
 backpropagate through it.
 
-New channels join the registry with :func:`register_channel`; the runner and
-the CLI build them by name with :func:`make_channel`.
+Each channel class owns its settings: ``Settings``, a pydantic model of its
+constructor's keyword arguments (types, ranges, a description per field, the
+constructor's defaults). New channels join the registry with
+:func:`register_channel`, which checks that ``Settings`` matches the
+constructor; the scenario schema validates a ``channels:`` entry against the
+settings of its ``kind``, and the runner and the CLI build channels by name
+with :func:`make_channel` (docs/design.md §8).
 """
 
 from __future__ import annotations
@@ -26,20 +31,44 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import torch
+from pydantic import BaseModel, ConfigDict, field_validator
 from torch import nn
 
 from ._checks import check_choice, check_complex, check_generator
 from .equalization import EQUALIZERS, equalize
 from .snr import snr_db_to_no
 
-__all__ = ["CHANNELS", "Channel", "make_channel", "register_channel"]
+__all__ = ["CHANNELS", "Channel", "ChannelSettings", "EqualizedSettings", "make_channel", "register_channel"]
+
+
+class ChannelSettings(BaseModel):
+    """A channel's construction settings: one field per keyword argument of its constructor.
+
+    Subclasses declare each field with its type, range (``pydantic.Field``), the
+    constructor's default and a docstring under it (its description).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+
+
+class EqualizedSettings(ChannelSettings):
+    """Settings of a channel whose receiver equalises with perfect CSI (every symbol channel)."""
+
+    equalizer: str = "lmmse"
+    """Receiver equalisation with perfect CSI: ``lmmse``, ``zf`` (zero-forcing) or ``none``."""
+
+    @field_validator("equalizer")
+    @classmethod
+    def _known_equalizer(cls, v: str) -> str:
+        return check_choice(v, "equalizer", EQUALIZERS)
 
 
 class Channel(nn.Module):
     """Base class of all channels: ``forward`` transmits, ``receive`` also equalises.
 
-    Subclasses implement :meth:`transmit` and set the class attribute
-    ``is_random``; :func:`register_channel` sets ``name``.
+    Subclasses implement :meth:`transmit`, set the class attribute
+    ``is_random`` and, when their constructor takes other settings than
+    ``equalizer``, declare them in ``Settings``; :func:`register_channel` sets ``name``.
 
     Args:
         equalizer: how :meth:`receive` equalises: ``"lmmse"`` (default),
@@ -56,6 +85,8 @@ class Channel(nn.Module):
     #: jammer has the signal's shape; False for the digital link, whose receiver makes hard
     #: decisions and whose jammer acts on its own QAM symbols (``channels.digital``).
     symbol_channel: ClassVar[bool] = True
+    #: The constructor's keyword arguments as a typed model (validated from a scenario's entry).
+    Settings: ClassVar[type[ChannelSettings]] = EqualizedSettings
 
     def __init__(self, *, equalizer: str = "lmmse") -> None:
         super().__init__()
@@ -197,11 +228,28 @@ def register_channel(name: str) -> Callable[[C], C]:
                 f"channel name {name!r} is already registered to "
                 f"{taken.__module__}.{taken.__qualname__}"
             )
+        _check_settings(cls)
         cls.name = name
         CHANNELS[name] = cls
         return cls
 
     return decorator
+
+
+def _check_settings(cls: type[Channel]) -> None:
+    """``cls.Settings`` names constructor arguments, with the constructor's defaults."""
+    settings = getattr(cls, "Settings", None)
+    if not (isinstance(settings, type) and issubclass(settings, ChannelSettings)):
+        raise TypeError(f"{cls.__qualname__}.Settings must be a ChannelSettings subclass; got {settings!r}")
+    params = inspect.signature(cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for field, info in settings.model_fields.items():
+        param = params.get(field)
+        if param is None and not takes_any:
+            raise TypeError(f"{cls.__qualname__}.Settings.{field} is not an argument of {cls.__qualname__}()")
+        if param is not None and param.default is not inspect.Parameter.empty and param.default != info.default:
+            raise ValueError(f"{cls.__qualname__}.Settings.{field} defaults to {info.default!r}, "
+                             f"its constructor to {param.default!r}")
 
 
 def make_channel(name: str, **settings: Any) -> Channel:

@@ -38,14 +38,15 @@ from __future__ import annotations
 import math
 
 import torch
+from pydantic import Field
 
 from . import _sionna
 from ._checks import check_choice, check_complex, check_int, check_real
 from .awgn import AWGNChannel
-from .base import Channel, register_channel
+from .base import Channel, ChannelSettings, register_channel
 from .rayleigh import RayleighBlockChannel
 
-__all__ = ["DigitalChannel", "FADINGS", "QAM_ORDERS", "check_frame", "frame_size"]
+__all__ = ["DigitalChannel", "DigitalSettings", "FADINGS", "QAM_ORDERS", "check_frame", "frame_size"]
 
 QAM_ORDERS = (4, 16, 64, 256, 1024)
 """The square QAM orders Sionna's ``Mapper`` builds (2 … 10 bits per symbol)."""
@@ -88,6 +89,27 @@ def check_frame(num_values: int, bits: int, code_rate: float, qam_order: int) ->
     return k, n
 
 
+class DigitalSettings(ChannelSettings):
+    """Settings of :class:`DigitalChannel` (its detector divides by ``h``: no equaliser setting)."""
+
+    bits: int = Field(4, ge=1, le=16)
+    """Bits per latent value of the uniform quantiser."""
+    code_rate: float = Field(0.5, ge=0.2, le=0.95)
+    """5G LDPC code rate ``r``; the codeword of one image is the nearest length ≥ k/r that fills whole
+    QAM symbols."""
+    qam_order: int = 16
+    """QAM order ``M``, 4, 16, 64, 256 or 1024."""
+    bp_iterations: int = Field(20, ge=1, le=200)
+    """Belief-propagation iterations of the LDPC decoder."""
+    clip: float = Field(3.0, gt=0, le=100)
+    """The quantiser's range ``±clip·σ_z`` in latent units, fixed with the model's σ_z."""
+    fading: str = "awgn"
+    """The physical channel under the digital link, ``awgn`` or ``rayleigh`` (which takes
+    ``block_length`` in QAM symbols)."""
+    block_length: int | None = Field(None, ge=1)
+    """``rayleigh`` fading: QAM symbols per fading block; unset: one block per image."""
+
+
 @register_channel("digital")
 class DigitalChannel(Channel):
     """Conventional digital link: b-bit quantiser → 5G LDPC (rate r) → QAM → AWGN/Rayleigh → LLRs → BP.
@@ -121,6 +143,7 @@ class DigitalChannel(Channel):
     is_random = True
     requires_snr = True
     symbol_channel = False
+    Settings = DigitalSettings
 
     def __init__(
         self,

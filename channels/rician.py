@@ -5,13 +5,23 @@ from __future__ import annotations
 from numbers import Real
 
 import torch
+from pydantic import Field
 
 from . import _sionna
-from ._block_fading import BlockFadingChannel
+from ._block_fading import BlockFadingChannel, BlockFadingSettings
 from ._checks import check_real
 from .base import register_channel
 
-__all__ = ["RicianBlockChannel"]
+__all__ = ["RicianBlockChannel", "RicianSettings"]
+
+
+class RicianSettings(BlockFadingSettings):
+    """Settings of :class:`RicianBlockChannel`."""
+
+    k_factor_db: float = Field(6.0, ge=-50, le=50)
+    """K-factor ``10·log10(K)`` [dB], line-of-sight to scattered power."""
+    los_phase: float | None = Field(None, ge=-10, le=10)
+    """Fixed line-of-sight phase [rad]; unset: uniform random per block."""
 
 
 @register_channel("rician")
@@ -60,6 +70,8 @@ class RicianBlockChannel(BlockFadingChannel):
         >>> RicianBlockChannel(k_factor_db=6.0, block_length=8)
         RicianBlockChannel(k_factor_db=6.0, los_phase=None, block_length=8, equalizer='lmmse')
     """
+
+    Settings = RicianSettings
 
     def __init__(
         self,

@@ -5,16 +5,41 @@ from __future__ import annotations
 import math
 
 import torch
+from pydantic import Field, field_validator
 
 from . import _sionna
 from ._checks import check_choice, check_int, check_real
-from .base import Channel, register_channel
+from .base import Channel, EqualizedSettings, register_channel
 
-__all__ = ["TDL_MODELS", "TDLChannel"]
+__all__ = ["TDL_MODELS", "TDLChannel", "TDLSettings"]
 
 #: The scalable TR 38.901 TDL profiles accepted by :class:`TDLChannel`
 #: (``"A"``–``"C"`` without, ``"D"``–``"E"`` with a line-of-sight path).
 TDL_MODELS: tuple[str, ...] = ("A", "B", "C", "D", "E")
+
+
+class TDLSettings(EqualizedSettings):
+    """Settings of :class:`TDLChannel`."""
+
+    model: str = "A"
+    """3GPP TR 38.901 TDL profile, ``A`` … ``E`` (``D`` and ``E`` have a line-of-sight path)."""
+    delay_spread: float = Field(100e-9, ge=0, le=1e-5)
+    """RMS delay spread [s] (e.g. 30e-9 short, 100e-9–300e-9 normal, 1e-6 long)."""
+    carrier_frequency: float = Field(3.5e9, gt=0, le=1e12)
+    """Carrier frequency [Hz] (only the Doppler shift depends on it)."""
+    subcarrier_spacing: float = Field(30e3, gt=0, le=1e7)
+    """OFDM subcarrier spacing [Hz]."""
+    fft_size: int = Field(72, ge=1, le=4096)
+    """Subcarriers per OFDM symbol; a latent of ``k`` fills ``ceil(k / 2 / fft_size)`` OFDM symbols."""
+    speed: float = Field(0.0, ge=0, le=1000)
+    """Receiver speed [m/s]; 0 is a static channel over the resource grid."""
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        if v not in TDL_MODELS:
+            raise ValueError(f"must be one of {', '.join(repr(m) for m in TDL_MODELS)}; got {v!r}")
+        return v
 
 
 @register_channel("tdl")
@@ -80,6 +105,7 @@ class TDLChannel(Channel):
     """
 
     is_random = True
+    Settings = TDLSettings
 
     def __init__(
         self,

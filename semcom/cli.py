@@ -184,23 +184,27 @@ def validate(scenario: str) -> None:
 
 @main.command("list")
 def list_registries() -> None:
-    """Show the registered model variants, channels, attacks, targets, distances and metrics."""
-    from adversary import DISTANCES, TARGETS
+    """Show the registered model variants, data sets, channels, defences, attacks, targets, distances and metrics."""
+    from adversary import TARGETS
     from channels import CHANNELS
+    from semcom.attacks.base import attack_kinds, pgd_distances
     from semcom.data import DATASETS
+    from semcom.defenses import defense_kinds
     from semcom.metrics.quality import METRICS
     from semcom.models import VARIANTS
+    from semcom.models.factory_trust import load_components
 
+    load_components()  # installed packages' components (entry points) are listed too
     sections = {
         "models": {n: v.description for n, v in VARIANTS.items()},
         "datasets": {n: "" for n in DATASETS},
         "channels": {n: _channel_line(c) for n, c in CHANNELS.items()},
-        "attacks": {"pgd": "white-box latent PGD (restarts, momentum, EOT; `target` optional)",
-                    "blackbox": "query-only PGD on SPSA/NES gradient estimates",
-                    "universal": "one input-agnostic perturbation, trained on the train split",
-                    "gaussian": "equal-energy Gaussian jamming"},
+        "defenses": {n: d.description + _settings_text(d.Settings) for n, d in defense_kinds().items()},
+        "attacks": {n: a.description + _settings_text(a, skip=("kind", "label"))
+                    for n, a in attack_kinds().items()},
         "targets": {**{n: "" for n in TARGETS}, "class:<k>": "a reconstruction of class k"},
-        "distances": {n: "" for n in DISTANCES},
+        "distances": {n: (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+                      for n, fn in pgd_distances().items()},
         "metrics": {n: ("higher is better" if m.higher_is_better else "lower is better")
                     for n, m in METRICS.items()},
     }
@@ -226,11 +230,11 @@ def report(run_dir: str) -> None:
     if not path.is_file():
         raise _BadInput(f"{path}: no results.json; is {folder} a finished run folder?")
     results = json.loads(path.read_text())
-    from semcom.data import DataSpec, load_dataset
+    from semcom.data import load_dataset
+    from semcom.study.scenario import DataConfig
 
     sc = results["scenario"]
-    spec = DataSpec(name=sc["data"]["name"], root=sc["data"]["root"], seed=sc["seed"],
-                    test_size=sc["data"]["test_samples"])
+    spec = DataConfig.model_validate(sc["data"]).spec(sc["seed"])  # the run's data, as the runner loads it
     inputs = load_dataset(spec, split="test").images[: sc["report"]["grid_samples"]].numpy()
     from semcom.study.run_lock import FolderInUseError, RunFolderLock
 
@@ -245,13 +249,15 @@ def report(run_dir: str) -> None:
 
 
 def _channel_line(cls) -> str:
-    """A channel's first docstring line and its settings with their defaults."""
-    import inspect
-
+    """A channel's first docstring line and its settings (its ``Settings`` class) with their defaults."""
     first = (cls.__doc__ or "").strip().splitlines()[0]
-    params = [f"{p.name}={p.default!r}" for p in inspect.signature(cls).parameters.values()
-              if p.default is not inspect.Parameter.empty]
-    return f"{first} [settings: {', '.join(params)}]" if params else first
+    return first + _settings_text(cls.Settings)
+
+
+def _settings_text(model, skip: tuple[str, ...] = ()) -> str:
+    """`` [settings: name=default, …]`` of a component's settings class (empty without settings)."""
+    fields = [f"{n}={f.default!r}" for n, f in model.model_fields.items() if n not in skip]
+    return f" [settings: {', '.join(fields)}]" if fields else ""
 
 
 def _size(n: float) -> str:

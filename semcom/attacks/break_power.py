@@ -48,17 +48,18 @@ import torch
 
 from adversary import psr_to_eps
 from semcom import speed
-from semcom.attacks.threats import AttackSpec, Threat
+from semcom.attacks.base import AttackSettings
+from semcom.attacks.threats import Threat
 from semcom.link import Link
 from semcom.metrics.quality import get_metric
 from semcom.study.break_power_config import bisection_rounds, resolved_thresholds
 from semcom.study.sweep import _check_finite, derive_seed
 
-__all__ = ["BreakSpec", "BreakResult", "SKIPPED_KINDS", "bisect_break_power", "break_power_records", "break_spec",
+__all__ = ["BreakSpec", "BreakResult", "bisect_break_power", "break_power_records", "break_spec",
            "summarise"]
 
-SKIPPED_KINDS = {"universal": "one δ_u serves every image, so there is no per-image budget to bisect"}
-"""Attack kinds without break power, and why."""
+NOT_PER_SAMPLE = "one perturbation serves every image, so there is no per-image budget to bisect"
+"""Why an attack that is not ``per_sample`` (the universal one) has no break power."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _broken(out: torch.Tensor, x: torch.Tensor, spec: BreakSpec, context: dict[s
 def bisect_break_power(
     link: Link,
     images: torch.Tensor,
-    attack: AttackSpec,
+    attack: AttackSettings,
     spec: BreakSpec,
     *,
     norm: str,
@@ -129,8 +130,8 @@ def bisect_break_power(
     its own budget, every round. ``labels [N]`` and ``classifier`` feed
     ``accuracy`` (against the true class); ``train`` the ``class:<k>`` targets.
     """
-    if attack.kind in SKIPPED_KINDS:
-        raise ValueError(f"no break power for a {attack.kind} attack: {SKIPPED_KINDS[attack.kind]}")
+    if not attack.per_sample:
+        raise ValueError(f"no break power for a {attack.kind} attack: {NOT_PER_SAMPLE}")
     if norm != "l2":
         raise ValueError(f"break power bisects PSR budgets: `norm` must be 'l2'; got {norm!r}")
     device = next(link.parameters()).device
@@ -276,11 +277,11 @@ def break_spec(sc, attack_cfg, metrics: Sequence[str]) -> BreakSpec | None:
     """The :class:`BreakSpec` of a scenario's attack entry, or None where there is no break power.
 
     None when ``break_power.enabled`` is off, the budgets are L∞, the attack
-    is of a kind in :data:`SKIPPED_KINDS`, or no threshold's metric is among
+    is not ``per_sample`` (:data:`NOT_PER_SAMPLE`), or no threshold's metric is among
     ``metrics`` (those computed on this machine).
     """
     cfg = sc.break_power
     thresholds = resolved_thresholds(cfg, metrics)
-    if not cfg.enabled or sc.adversary.norm != "l2" or attack_cfg.kind in SKIPPED_KINDS or not thresholds:
+    if not cfg.enabled or sc.adversary.norm != "l2" or not attack_cfg.per_sample or not thresholds:
         return None
     return BreakSpec(tuple(thresholds.items()), cfg.range_db[0], cfg.range_db[1], cfg.tolerance_db, cfg.samples)

@@ -15,7 +15,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-__all__ = ["DEFENSES", "Defense", "NoSettings", "register_defense", "sse"]
+__all__ = ["DEFENSES", "Defense", "DefenseSettings", "NoSettings", "register_defense", "sse"]
 
 Deliver = Callable[[torch.Tensor], torch.Tensor]
 """``z [B, k] ↦ x̂ [B, C, H, W]``: channel and receiver, everything after the adversary."""
@@ -23,10 +23,15 @@ Deliver = Callable[[torch.Tensor], torch.Tensor]
 DEFENSES: dict[str, type[Defense]] = {}
 
 
-class NoSettings(BaseModel):
-    """Settings of a defence that has none beyond the common ones (``eps``, ``steps``, ``k``, …)."""
+class DefenseSettings(BaseModel):
+    """A defence's own settings (beyond the common ``eps``, ``steps``, ``k``, …): subclasses declare
+    each field with its type, range and a docstring under it (its description)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+
+
+class NoSettings(DefenseSettings):
+    """Settings of a defence that has none beyond the common ones (``eps``, ``steps``, ``k``, …)."""
 
 
 def register_defense(kind: str):
@@ -59,6 +64,10 @@ class Defense:
     Settings: ClassVar[type[BaseModel]] = NoSettings
     needs_eps: ClassVar[bool] = True
     """Whether the defence takes a budget ``eps`` (the control and smoothing do not)."""
+    in_training: ClassVar[bool] = False
+    """Whether a model entry's ``adversarial`` (paper Algorithm 1, during training) may use it."""
+    certifiable: ClassVar[bool] = False
+    """Whether the receiver has a certificate (``certify_draws``; docs/design.md §7)."""
 
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg

@@ -11,14 +11,14 @@ quality for stability.
 from __future__ import annotations
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from adversary import pgd
-from semcom.defenses.base import Defense, register_defense, sse
+from semcom.defenses.base import Defense, DefenseSettings, register_defense, sse
 
 
-class ConsistencySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ConsistencySettings(DefenseSettings):
+    """Settings of the ``consistency`` defence."""
 
     beta: float = Field(1.0, gt=0, le=1e3)
     """Weight β of the consistency term ``MSE(G'(z + δ), G'(z))``."""

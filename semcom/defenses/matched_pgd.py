@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from adversary import pgd
-from semcom.defenses.base import Defense, register_defense
+from semcom.defenses.base import Defense, DefenseSettings, register_defense
 
 
-class MatchedPgdSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class MatchedPgdSettings(DefenseSettings):
+    """Settings of the ``pgd-matched`` defence."""
 
     restarts: int = Field(1, ge=1, le=20)
     """PGD runs per perturbation; runs after the first start at random."""

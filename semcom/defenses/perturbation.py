@@ -17,6 +17,7 @@ from semcom.defenses.base import Defense, register_defense
 @register_defense("adversarial")
 class Adversarial(Defense):
     description = "latent adversarial training at ε_train (paper Algorithm 1)"
+    in_training = True
 
     def perturbation(self, forward, z, clean, gen):
         return _pgd(forward, z, clean, self.cfg.eps, self.cfg, gen)
@@ -25,6 +26,7 @@ class Adversarial(Defense):
 @register_defense("adversarial-multi-eps")
 class AdversarialMultiEps(Defense):
     description = "adversarial training with ε_train ~ U[0, ε_max] per batch"
+    in_training = True
 
     def perturbation(self, forward, z, clean, gen):
         drawn = float(torch.rand((), generator=gen)) * self.cfg.eps
@@ -34,6 +36,7 @@ class AdversarialMultiEps(Defense):
 @register_defense("noise")
 class Noise(Defense):
     description = "Gaussian-noise augmentation at the same budget"
+    in_training = True
 
     def perturbation(self, forward, z, clean, gen):
         return gaussian_jamming(z, self.cfg.eps, generator=gen)
@@ -42,6 +45,7 @@ class Noise(Defense):
 @register_defense("finetune")
 class FineTune(Defense):
     description = "the control: the same fine-tuning with no perturbation (δ = 0)"
+    in_training = True
     needs_eps = False
 
 

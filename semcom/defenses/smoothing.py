@@ -13,10 +13,10 @@ far any ``‖δ‖₂ ≤ ε`` can move the smoothed output.
 from __future__ import annotations
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from torch import nn
 
-from semcom.defenses.base import Defense, register_defense
+from semcom.defenses.base import Defense, DefenseSettings, register_defense
 
 __all__ = ["SmoothedDecoder", "SmoothingSettings", "Smoothing"]
 
@@ -54,8 +54,8 @@ class SmoothedDecoder(nn.Module):
         return self.noisy(z, self.draws, generator).mean(0)
 
 
-class SmoothingSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SmoothingSettings(DefenseSettings):
+    """Settings of the ``smoothing`` defence."""
 
     sigma: float = Field(0.5, gt=0, le=100)
     """Std σ of the Gaussian noise added to the received latent (latent units)."""
@@ -68,6 +68,7 @@ class Smoothing(Defense):
     description = "randomised-smoothing receiver: M noisy decodings of z + σ·n averaged, fine-tuned under the noise"
     Settings = SmoothingSettings
     needs_eps = False
+    certifiable = True
 
     def training_receiver(self, decoder):
         return SmoothedDecoder(decoder, self.settings.sigma, 1)

@@ -12,36 +12,41 @@ batching and paired channel draws (:mod:`semcom.study.sweep`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from adversary import gaussian_jamming, pgd
+from semcom.attacks.base import make_attack
 from semcom.metrics.quality import aaddc, get_metric
 
-__all__ = ["ATTACKS", "DDCurve", "dd_curve"]
+__all__ = ["DDCurve", "dd_curve"]
 
 Deliver = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _untargeted_pgd(deliver: Deliver, z: torch.Tensor, clean: torch.Tensor, eps: float,
-                    norm: str, gen: torch.Generator, options: dict[str, Any]) -> torch.Tensor:
-    return pgd(lambda d: deliver(z + d), z, eps=eps, reference=clean, norm=norm, generator=gen,
-               **options).delta
+class _Curve:
+    """What an attack of :mod:`semcom.attacks` needs of its threat, for a bare ``deliver``:
+    the perturbation is added to the latent and the untargeted reference is the clean output."""
 
+    def __init__(self, deliver: Deliver, norm: str) -> None:
+        self.deliver, self.norm = deliver, norm
+        self.link = self  # no attack path to switch to: ``deliver`` is differentiable as given
 
-def _jamming(deliver: Deliver, z: torch.Tensor, clean: torch.Tensor, eps: float, norm: str,
-             gen: torch.Generator, options: dict[str, Any]) -> torch.Tensor:
-    return gaussian_jamming(z, eps, norm=norm, generator=gen)
+    @contextlib.contextmanager
+    def attack_path(self) -> Iterator[None]:
+        yield
 
+    def forward(self, z: torch.Tensor, gen: torch.Generator) -> Deliver:
+        return lambda d: self.deliver(z + d)
 
-ATTACKS: dict[str, Callable[..., torch.Tensor]] = {
-    "pgd": _untargeted_pgd,  # maximise D(deliver(z + δ), deliver(z)); options go to adversary.pgd
-    "gaussian": _jamming,  # equal-energy Gaussian jamming, the no-intelligence reference
-}
-"""Attacks :func:`dd_curve` sweeps, by name."""
+    def reference(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, bool]:
+        return clean, False
+
+    def at_budget(self, delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        return delta
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def dd_curve(
     attack: str = "pgd",
     norm: str = "l2",
     seed: int = 0,
-    **pgd_options: Any,
+    **settings: Any,
 ) -> DDCurve:
     """Sweep ``attack`` over ``eps`` on latents ``z`` and measure ``metric`` against ``x``.
 
@@ -86,25 +91,31 @@ def dd_curve(
             end-to-end DD-curve; or the clean outputs).
         eps: increasing budgets (latent units; ``‖δ‖₂ ≤ ε`` per sample for ``l2``).
         metric: a name in :data:`semcom.metrics.quality.METRICS`.
-        attack: a name in :data:`ATTACKS`.
+        attack: a registered attack kind with one budget per sample (``semcom list`` shows them;
+            untargeted: ``pgd``, ``blackbox``, ``gaussian``).
         norm: ``"l2"`` or ``"linf"``.
         seed: seeds the attack's random draws.
-        **pgd_options: passed to :func:`adversary.pgd` (``steps``, ``alpha``,
-            ``distance``, ``eot``, ``restarts``, …).
+        **settings: the attack's settings, as in a scenario (PGD: ``steps``, ``alpha_factor``,
+            ``distance``, ``eot``, ``restarts``, …; docs/scenario.md).
 
     Returns:
         The :class:`DDCurve`; ε = 0 is the unattacked link.
     """
-    if attack not in ATTACKS:
-        raise ValueError(f"`attack` must be one of {sorted(ATTACKS)}; got {attack!r}")
+    try:
+        chosen = make_attack(attack, **settings)
+    except ValueError as err:  # an unknown kind or a bad setting (pydantic's errors are ValueErrors)
+        raise ValueError(f"`attack` {attack!r}: {' '.join(str(err).split())}") from None
+    if not chosen.per_sample or getattr(chosen, "target", None) is not None:
+        raise ValueError(f"`attack` must be an untargeted attack with a budget per sample; got {attack!r}")
+    curve = _Curve(deliver, norm)
     m = get_metric(metric)
     gen = torch.Generator(z.device).manual_seed(seed)
     values = []
     with torch.no_grad():
         clean = deliver(z)
     for e in eps:
-        delta = (torch.zeros_like(z) if e == 0 else
-                 ATTACKS[attack](deliver, z, clean, float(e), norm, gen, pgd_options))
+        budget = torch.full_like(z[:, 0], float(e))
+        delta = torch.zeros_like(z) if e == 0 else chosen.perturb_within(curve, z, clean, budget, gen).delta
         with torch.no_grad():
             values.append(m.fn(deliver(z + delta), x).mean().item())
     return DDCurve(metric, attack, [float(e) for e in eps], values)

@@ -21,11 +21,13 @@ entry point registers them (docs/api.md §6).
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from importlib.machinery import PathFinder
 from pathlib import Path
 
-__all__ = ["ENTRY_POINT_GROUP", "FACTORY_MARK", "entry_point_factories", "factory_problem", "marked_in_source"]
+__all__ = ["COMPONENTS_GROUP", "ENTRY_POINT_GROUP", "FACTORY_MARK", "entry_point_factories", "factory_problem",
+           "load_components", "marked_in_source"]
 
 FACTORY_MARK = "__semcom_factory__"
 """Attribute set by :func:`semcom.models.plugins.factory` on a callable a scenario may name as ``factory:``."""
@@ -35,6 +37,25 @@ ENTRY_POINT_GROUP = "semcom.factories"
 
 _HOW = (f"mark it with @semcom.factory, or register it as an entry point in the group "
         f"'{ENTRY_POINT_GROUP}' of its package")
+
+
+COMPONENTS_GROUP = "semcom.components"
+"""Entry-point group by which an installed package adds components: each entry point names a module
+that registers attacks, channels or defences with their decorators when imported."""
+
+
+@functools.cache
+def load_components() -> tuple[str, ...]:
+    """Import every module registered in :data:`COMPONENTS_GROUP` (once per process), so that the
+    registries the scenario schema and ``semcom list`` read hold the installed packages' components.
+    Returns the modules' names."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    names = tuple(ep.value.split(":")[0].strip() for ep in entry_points(group=COMPONENTS_GROUP))
+    for name in names:
+        importlib.import_module(name)
+    return names
 
 
 def entry_point_factories() -> set[str]:

@@ -4,9 +4,10 @@ Every key of :class:`semcom.study.scenario.Scenario` and its nested entries, wit
 its type, range, default and meaning, comes from the pydantic field info
 (types, ``Field`` constraints, defaults) and the attribute docstrings under
 each field; the lists of valid names come from the registries (variants,
-channels, data sets, metrics), the channel settings' defaults from the
-channel constructors. So the page cannot drift from the code: a test fails
-when the committed page differs from what this module writes.
+channels, data sets, metrics), and an entry chosen by ``kind`` (a channel)
+gets one section per registered kind, from that kind's own settings class.
+So the page cannot drift from the code: a test fails when the committed page
+differs from what this module writes.
 
 Regenerate after changing the schema or a registry::
 
@@ -43,14 +44,17 @@ _NO_MEANING = "*(no description yet)*"
 
 def _registries() -> dict[tuple[type, str], Callable[[], Any]]:
     """Fields whose valid values are the keys of a registry."""
-    from channels import CHANNELS, TDL_MODELS
+    from channels import CHANNELS
+    from semcom.attacks.base import AttackSettings, attack_kinds, pgd_distances
+    from semcom.attacks.pgd import PGDAttack
     from semcom.data import DATASETS
     from semcom.metrics.quality import METRICS
     from semcom.models import VARIANTS
 
     return {(S.ModelConfig, "variant"): lambda: VARIANTS,
             (S.ChannelConfig, "kind"): lambda: CHANNELS,
-            (S.ChannelConfig, "model"): lambda: TDL_MODELS,
+            (AttackSettings, "kind"): attack_kinds,
+            (PGDAttack, "distance"): pgd_distances,
             (S.DataConfig, "name"): lambda: DATASETS,
             (S.Scenario, "metrics"): lambda: METRICS}
 
@@ -96,12 +100,34 @@ def _anchor(title: str) -> str:
     return "".join(c for c in title.lower().replace(" ", "-") if c.isalnum() or c in "-_")
 
 
+def _kind_settings() -> dict[type, Callable[[], dict[str, type[BaseModel]]]]:
+    """Entries whose keys beside ``kind`` are the settings class of the registered kind."""
+    from channels import CHANNELS
+    from semcom.attacks.base import AttackSettings, attack_kinds
+    from semcom.defenses import defense_kinds
+
+    return {S.ChannelConfig: lambda: {kind: cls.Settings for kind, cls in CHANNELS.items()},
+            S.DefenseConfig: lambda: {kind: cls.Settings for kind, cls in defense_kinds().items()},
+            AttackSettings: attack_kinds}
+
+
+_OWN = "own"
+"""The field under which an entry holds its kind's settings (given beside ``kind`` in YAML)."""
+
+
+def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """The keys of a section (an entry chosen by ``kind`` lists its kind's settings apart)."""
+    dispatched = any(issubclass(model, entry) for entry in _kind_settings())
+    return {name: f for name, f in model.model_fields.items() if not (dispatched and name == _OWN)}
+
+
 def _sections(root: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
-    """(key path, model) of every section, depth first, in field order."""
+    """(key path, model) of every section, depth first, in field order; an entry chosen by
+    ``kind`` is followed by one section per registered kind (its settings class)."""
     out: list[tuple[str, type[BaseModel]]] = [("(top level)", root)]
 
     def walk(path: str, model: type[BaseModel]) -> None:
-        for name, field in model.model_fields.items():
+        for name, field in _fields(model).items():
             tp = field.annotation
             is_list = typing.get_origin(_strip_annotated(tp)) is list
             for sub in _models_in(tp):
@@ -114,6 +140,10 @@ def _sections(root: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
                     key += f" ({sub.__name__})"
                 out.append((key, sub))
                 walk(key.split(" ")[0].removesuffix("[]"), sub)
+                kinds = _kind_settings().get(sub)
+                for kind, settings in sorted(kinds().items()) if kinds else ():
+                    if _fields(settings):  # a kind without settings of its own needs no section
+                        out.append((f"{key} (kind: {kind})", settings))
 
     walk("", root)
     return out
@@ -133,6 +163,10 @@ def _type_text(tp: Any, links: dict[type, str]) -> str:
     if origin is list:
         (item,) = _args(tp)
         members = list(_models_in(item))
+        kinds = _kind_settings().get(members[0]) if len(members) == 1 else None
+        if kinds:
+            key = links[members[0]]
+            return "list of " + " / ".join(f"[{k}](#{_anchor(f'{key} (kind: {k})')})" for k in sorted(kinds()))
         if len(members) > 1:
             kinds = (f"[{_kind_tag(m)}](#{_anchor(links[m])})" for m in members)
             return "list of " + " / ".join(kinds)
@@ -180,28 +214,11 @@ def _default_text(field: FieldInfo) -> str:
 
 
 def _valid_names(model: type[BaseModel], name: str) -> str:
-    registry = _registries().get((model, name))
+    registries = _registries()
+    registry = registries.get((model, name)) or registries.get((model.__mro__[1], name))
     if registry is None:
         return ""
     return " Valid: " + ", ".join(f"`{k}`" for k in sorted(registry())) + "."
-
-
-def _channel_settings() -> list[str]:
-    """A table of each channel kind's settings and their defaults, from the constructors."""
-    from channels import CHANNELS
-
-    lines = ["Settings by channel kind (defaults from the channel classes):", "",
-             "| kind | settings (default) |", "|---|---|"]
-    for kind in sorted(CHANNELS):
-        params = inspect.signature(CHANNELS[kind]).parameters.values()
-        cells = [f"`{p.name}` ({json.dumps(p.default)})" for p in params
-                 if p.default is not inspect.Parameter.empty]
-        lines.append(f"| `{kind}` | {', '.join(cells) or '—'} |")
-    return lines
-
-
-_EXTRA: dict[type, Callable[[], list[str]]] = {S.ChannelConfig: _channel_settings}
-"""Extra material appended to a section."""
 
 
 def render_scenario_reference() -> str:
@@ -228,15 +245,13 @@ def render_scenario_reference() -> str:
         if model.__doc__ and not model.__doc__.startswith(f"{model.__name__}("):
             lines += [_md(model.__doc__), ""]
         lines += ["| key | type | range | default | meaning |", "|---|---|---|---|---|"]
-        for name, field in model.model_fields.items():
+        for name, field in _fields(model).items():
             meaning = _md(field.description) if field.description else _NO_MEANING
             meaning += _valid_names(model, name)
             cells = [f"`{name}`", _type_text(field.annotation, links), _range_text(field),
                      _default_text(field), meaning]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines.append("")
-        if model in _EXTRA:
-            lines += _EXTRA[model]() + [""]
     return "\n".join(lines)
 
 

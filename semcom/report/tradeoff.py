@@ -29,7 +29,7 @@ def reference_attack(scenario: dict[str, Any]) -> str | None:
     for a in attacks:
         if a.kind == "pgd" and a.settings.get("target") is None:
             return a.name
-    return next((a.name for a in attacks if a.kind != "gaussian"), None)
+    return next((a.name for a in attacks if not a.jamming), None)
 
 
 def reference_budget(budgets: list[float], wanted: float | None) -> int:

@@ -83,7 +83,8 @@ def check_defenses(cfg: BreakPowerConfig, kinds: Sequence[str]) -> str | None:
     """Why ``cfg.defenses`` names a kind the scenario's ``defenses`` lack (one line), or None."""
     for kind in cfg.defenses or ():
         if kind not in kinds:
-            return f"break_power.defenses: {kind!r} is not the kind of any of the scenario's defenses {sorted(set(kinds))}"
+            return (f"break_power.defenses: {kind!r} is not the kind of any of the scenario's defenses "
+                    f"{sorted(set(kinds))}")
     return None
 
 

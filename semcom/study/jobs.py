@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from semcom.attacks.base import AttackSettings
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, summarise
 from semcom.defenses.hardening import HardeningConfig, get_or_harden
 from semcom.link import build_link
@@ -22,7 +23,7 @@ from semcom.models.trained import TrainedModel
 from semcom.models.training import TrainConfig, get_or_train
 from semcom.study.executors import JobEnv
 from semcom.study.store import ModelStore, config_key
-from semcom.study.sweep import AttackSpec, NonFiniteError, SweepResult, sweep_attack
+from semcom.study.sweep import NonFiniteError, SweepResult, sweep_attack
 
 __all__ = ["GridPoint", "PointError", "TrainJob", "HardenJob", "PointJob"]
 
@@ -110,15 +111,12 @@ class PointJob:
     point: GridPoint
     receiver: str
     channel: Any  # semcom.study.scenario.ChannelConfig
-    attack: AttackSpec
-    eps: tuple[float, ...]
-    norm: str
+    attack: AttackSettings
+    adversary: Any  # semcom.study.scenario.AdversaryConfig: the budgets, their axis and norm, the placement
     metrics: tuple[str, ...]
     batch_size: int
     seed: int
     grid_samples: int
-    budget_axis: str = "eps"
-    placement: str = "in_transit"
     precision: str = "fp32"
     certify: int = 0
     """Monte-Carlo draws of the smoothed receiver's certificate (0: none; :mod:`semcom.defenses.certificate`)."""
@@ -131,26 +129,27 @@ class PointJob:
     def run(self, shared: Mapping[str, Any], env: JobEnv) -> SweepResult:
         """The sweep's result; NaN/Inf raises :class:`PointError` naming the point."""
         link = build_link(shared[self.receiver], self.channel, self.point.snr_db).to(env.device)
+        adv = self.adversary
         try:
-            result = sweep_attack(link, shared["test"], self.attack, self.eps, norm=self.norm,
+            result = sweep_attack(link, shared["test"], self.attack, tuple(adv.budget_values), norm=adv.norm,
                                   metric_names=self.metrics, batch_size=self.batch_size,
                                   seed=self.seed, grid_samples=self.grid_samples,
-                                  budget_axis=self.budget_axis, placement=self.placement,
+                                  budget_axis=adv.budget_axis, placement=adv.placement,
                                   labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
                                   classifier=shared["classifier"], precision=self.precision)
             if self.break_power is not None:
-                found = bisect_break_power(link, shared["test"], self.attack, self.break_power, norm=self.norm,
-                                           batch_size=self.batch_size, seed=self.seed, budget_axis=self.budget_axis,
-                                           placement=self.placement, labels=shared["test_labels"],
+                found = bisect_break_power(link, shared["test"], self.attack, self.break_power, norm=adv.norm,
+                                           batch_size=self.batch_size, seed=self.seed, budget_axis=adv.budget_axis,
+                                           placement=adv.placement, labels=shared["test_labels"],
                                            train=(shared["train"], shared["train_labels"]),
                                            classifier=shared["classifier"], precision=self.precision)
-                records = summarise(found, self.break_power, budget_axis=self.budget_axis)
+                records = summarise(found, self.break_power, budget_axis=adv.budget_axis)
                 result = dataclasses.replace(result, break_power=records)
         except NonFiniteError as err:
             raise PointError(f"grid point {self.point.describe()}: {err}") from None
         if self.certify:
             from semcom.defenses.certificate import sweep_certificate
 
-            result.certificate = sweep_certificate(link, shared["test"], self.eps, result.metrics,
+            result.certificate = sweep_certificate(link, shared["test"], tuple(adv.budget_values), result.metrics,
                                                    draws=self.certify, seed=self.seed)
         return result

@@ -29,12 +29,10 @@ import torch
 from tqdm.auto import tqdm
 
 from semcom import speed
+from semcom.attacks.base import CLASS_TARGET
 from semcom.attacks.break_power import break_power_records, break_spec
-from semcom.study.break_power_config import covers
-from semcom.attacks.threats import CLASS_TARGET
 from semcom.defenses.certificate import certify_draws
 from semcom.defenses.controls import comparisons, with_controls
-from semcom.defenses.hardening import HardeningConfig, hardening_config
 from semcom.fileio import append_line
 from semcom.link_resources import link_records
 from semcom.metrics.quality import aaddc, get_metric, unavailable_metrics
@@ -42,6 +40,7 @@ from semcom.metrics.robustness import hardening_table, robustness_table
 from semcom.models.training import TrainConfig, train_spec
 from semcom.models.training_settings import check_model_shapes, trained_models, training_settings
 from semcom.report.gap import equal_damage_table
+from semcom.study.break_power_config import covers
 from semcom.study.executors import Executor, InProcessExecutor, JobEnv
 from semcom.study.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.study.replicates import add_replicates, mean_entries, replicate_scenarios
@@ -50,7 +49,7 @@ from semcom.study.run_files import point_files_intact
 from semcom.study.run_lock import LOCK_NAME, RunFolderLock
 from semcom.study.scenario import ModelConfig, Scenario, ScenarioError
 from semcom.study.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
-from semcom.study.sweep import AttackSpec, SweepResult, derive_seed
+from semcom.study.sweep import SweepResult, derive_seed
 
 __all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
            "SCHEMA_VERSION"]
@@ -79,11 +78,6 @@ def grid(sc: Scenario, replicate: int = 0) -> Iterator[tuple[GridPoint, Any, Any
                 for snr in ch.snr_db or [None]:
                     for at in sc.adversary.attacks:
                         yield GridPoint(m.name, d.name, ch.name, snr, at.name, replicate), m, d, ch, at
-
-
-def _attack_spec(cfg) -> AttackSpec:
-    fields = cfg.model_dump(exclude={"label", "kind"})
-    return AttackSpec(name=cfg.name, kind=cfg.kind, **fields)
 
 
 def _sweep_seed(sc: Scenario, point: GridPoint) -> int:
@@ -240,14 +234,11 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         if d.kind != "none":
             receiver = f"receiver:{m.name}/{d.name}/{ch.name}/{point.snr_db}"
             receiver += f"@r{point.replicate}" if point.replicate else ""
-            hcfg = hardening_config(d.kind, d.settings(), eps=d.eps or 0.0, steps=d.steps, k=d.k,
-                                    epochs=d.epochs, lr=d.lr, distance=d.distance, seed=sc.seed)
-            plan.harden[receiver] = HardenJob(model, hcfg, ch, point.snr_db)
-        adv = sc.adversary
+            plan.harden[receiver] = HardenJob(model, d.hardening(sc.seed), ch, point.snr_db)
         plan.points.append(PointJob(
-            point, receiver, ch, _attack_spec(at), tuple(adv.budget_values), adv.norm,
-            tuple(metrics), sc.eval_batch_size, _sweep_seed(sc, point), sc.report.grid_samples,
-            adv.budget_axis, adv.placement, sc.precision, certify=certify_draws(sc, d, ch, at),
+            point=point, receiver=receiver, channel=ch, attack=at, adversary=sc.adversary,
+            metrics=tuple(metrics), batch_size=sc.eval_batch_size, seed=_sweep_seed(sc, point),
+            grid_samples=sc.report.grid_samples, precision=sc.precision, certify=certify_draws(sc, d, ch, at),
             break_power=break_spec(sc, at, metrics) if covers(sc.break_power, d.kind) else None))
     return plan
 
@@ -265,10 +256,7 @@ def train_config(m: ModelConfig, seed: int):
     (paper Algorithm 1): after each minibatch step, decoder-only steps on
     perturbed latents (untargeted PGD at ``ε_train`` for ``kind: adversarial``).
     """
-    adv = m.adversarial
-    algorithm1 = None if adv is None else HardeningConfig(
-        kind=adv.kind, eps=adv.eps or 0.0, steps=adv.steps, k=adv.k, lr=adv.lr, distance=adv.distance,
-        seed=seed)
+    algorithm1 = None if m.adversarial is None else m.adversarial.hardening(seed)
     return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
                        algorithm1, **training_settings(m))
 
@@ -321,15 +309,14 @@ def run_scenario(
     fails (e.g. :class:`semcom.study.jobs.PointError` on NaN/Inf) stops the run; the
     points finished before it stay journalled.
     """
-    from semcom.data import DataSpec, load_dataset
+    from semcom.data import load_dataset
     from semcom.models.plugins import plug_ins
     from semcom.report.markdown import write_outputs
 
     executor = executor or InProcessExecutor()
     sc = with_controls(sc)
     _check_folder(out, overwrite=overwrite)
-    spec = DataSpec(name=sc.data.name, root=sc.data.root, download=sc.data.download, seed=sc.seed,
-                    train_size=sc.data.train_samples, test_size=sc.data.test_samples)
+    spec = sc.data.spec(sc.seed)
     train = load_dataset(spec, split="train")  # a missing data set fails before anything is written
     test = load_dataset(spec, split="test")
     data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
@@ -405,7 +392,7 @@ def _results(sc: Scenario, resolved: dict, entries: list[dict], available: list[
             curve = [p[name] for p in e["metrics"]]
             value = aaddc(budgets, curve, higher_is_better=metric.higher_is_better, baseline=base)
             areas.append({**head, "metric": name, "value": value, "baseline": base})
-    jamming = [a.name for a in sc.adversary.attacks if a.kind == "gaussian"]
+    jamming = [a.name for a in sc.adversary.attacks if a.jamming]
     axis = sc.adversary.budget_axis
     gaps = equal_damage_table(Results.from_points(points, resolved, axis), available)
     certificates = [{**{k: e[k] for k in labels}, **e["certificate"]} for e in entries if "certificate" in e]

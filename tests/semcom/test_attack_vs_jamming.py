@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.link import Link
-from semcom.study.sweep import AttackSpec, sweep_attack
+from semcom.study.sweep import sweep_attack
 
 EPS = [0.0, 0.5, 1.0, 2.0]
 
@@ -23,8 +24,8 @@ def _sweep(link, images, spec):
 def test_untargeted_pgd_lowers_ssim_more_than_jamming_at_every_eps(tiny_vae, mnist, kind, snr_db):
     link = _link(tiny_vae, kind, snr_db)
     images = mnist[1].images
-    pgd = _sweep(link, images, AttackSpec("pgd-untargeted", "pgd"))
-    jam = _sweep(link, images, AttackSpec("gaussian", "gaussian"))
+    pgd = _sweep(link, images, make_attack("pgd", label="pgd-untargeted"))
+    jam = _sweep(link, images, make_attack("gaussian", label="gaussian"))
     assert pgd.metrics[0] == jam.metrics[0], "ε = 0 is the same clean link for every attack"
     for i, eps in enumerate(EPS[1:], start=1):
         # margin 0.005: at ε = 0.5 over AWGN 20 dB the tiny model's gap is 0.0098 on some CPUs
@@ -55,7 +56,7 @@ def test_targeted_black_darkens_the_reconstruction_as_eps_grows(tiny_vae, mnist)
 
 def test_psr_reported_matches_budget_scale(tiny_vae, mnist):
     link = _link(tiny_vae, "ideal", None)
-    jam = _sweep(link, mnist[1].images[:50], AttackSpec("gaussian", "gaussian"))
+    jam = _sweep(link, mnist[1].images[:50], make_attack("gaussian", label="gaussian"))
     assert jam.psr_db[0] is None
     assert all(a < b for a, b in zip(jam.psr_db[1:], jam.psr_db[2:], strict=False)), "PSR grows with ε"
 
@@ -64,6 +65,6 @@ def test_a_sweep_leaves_the_shared_model_as_it_found_it(tiny_vae, mnist):
     """A new Link is in train mode, the trained model inside it in eval mode: both stay so."""
     link = _link(tiny_vae, "ideal", None)
     assert link.training and not tiny_vae.model.training
-    _sweep(link, mnist[1].images[:10], AttackSpec("pgd-untargeted", "pgd", steps=2))
+    _sweep(link, mnist[1].images[:10], make_attack("pgd", label="pgd-untargeted", steps=2))
     assert link.training and not any(m.training for m in tiny_vae.model.modules())
     assert all(p.requires_grad for p in tiny_vae.model.parameters())

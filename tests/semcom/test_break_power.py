@@ -8,8 +8,9 @@ import torch
 
 from adversary import psr_to_eps
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, break_power_records, summarise
-from semcom.attacks.threats import AttackSpec, Threat
+from semcom.attacks.threats import Threat
 from semcom.link import Link
 from semcom.metrics.quality import get_metric
 from semcom.speed import inference_copy
@@ -46,8 +47,8 @@ def _dense(link, images, attack, grid_db):
     return torch.stack(broken, 1).numpy(), clean_broken.numpy()  # [G, T, N], [T, N]
 
 
-@pytest.mark.parametrize("attack", [AttackSpec("pgd-untargeted", "pgd"),
-                                    AttackSpec("pgd-black", "pgd", target="black")])
+@pytest.mark.parametrize("attack", [make_attack("pgd", label="pgd-untargeted"),
+                                    make_attack("pgd", label="pgd-black", target="black")])
 def test_bisected_break_power_matches_a_dense_sweep_of_the_same_images(tiny_vae, mnist, attack):
     """On a deterministic (ideal) link the bisection lands on the dense sweep's first break,
     within one tolerance, for (nearly) every image, and the medians agree within it."""
@@ -80,7 +81,7 @@ def test_untargeted_pgd_breaks_with_less_power_than_gaussian_jamming(tiny_vae, m
     link = _link(tiny_vae, kind, snr_db)
     images = mnist[1].images[:40]
     entries = []
-    for attack in (AttackSpec("pgd-untargeted", "pgd"), AttackSpec("gaussian", "gaussian")):
+    for attack in (make_attack("pgd", label="pgd-untargeted"), make_attack("gaussian", label="gaussian")):
         records = summarise(_bisect(link, images, attack), SPEC, budget_axis="eps")
         entries.append({"model": "m", "defense": "none", "channel": kind, "snr_db": snr_db,
                         "attack": attack.name, "break_power": records})
@@ -100,7 +101,7 @@ def test_untargeted_pgd_breaks_with_less_power_than_gaussian_jamming(tiny_vae, m
 def test_not_broken_within_range_is_recorded_as_such(tiny_vae, mnist):
     """A range whose top is far too weak breaks nothing: +inf per image, no median, share 0."""
     spec = BreakSpec(thresholds=(("ssim", 0.5),), low_db=-90.0, high_db=-60.0, tolerance_db=2.0)
-    found = _bisect(_link(tiny_vae), mnist[1].images[:30], AttackSpec("gaussian", "gaussian"), spec)
+    found = _bisect(_link(tiny_vae), mnist[1].images[:30], make_attack("gaussian", label="gaussian"), spec)
     intact = ~found.broken_clean[:, 0]
     assert np.isinf(found.psr_db[intact, 0]).all() and np.isnan(found.psr_db[~intact, 0]).all()
     (rec,) = summarise(found, spec, budget_axis="psr_db")
@@ -132,7 +133,7 @@ BAD = [
     ({"tolerance_db": 0}, "break_power.tolerance_db: must be > 0.0; got 0"),
     ({"samples": 0}, "break_power.samples: must be ≥ 1; got 0"),
     ({"bisect": True}, "break_power.bisect: unknown key"),
-    ({"defenses": ["smoothing"]}, "break_power.defenses: 'smoothing' is not the kind of any of the scenario's defenses"),
+    ({"defenses": ["smoothing"]}, "break_power.defenses: 'smoothing' is not the kind of any of the scenario's"),
 ]
 
 

@@ -34,7 +34,7 @@ CASES = [
     ("unknown nested key", _with("adversary.attacks.0.stepz", 3), "adversary.attacks[0].stepz: unknown key"),
     ("steps out of range", _with("adversary.attacks.0.steps", 0), "adversary.attacks[0].steps: must be ≥ 1; got 0"),
     ("wrong type", _with("adversary.attacks.0.steps", "ten"), "adversary.attacks[0].steps:"),
-    ("unknown attack kind", _with("adversary.attacks.1.kind", "laser"), "adversary.attacks[1]: `kind` must be one of"),
+    ("unknown attack kind", _with("adversary.attacks.1.kind", "laser"), "adversary.attacks[1].kind: must be one of"),
     ("unknown target", _with("adversary.attacks.0.target", "purple"), "adversary.attacks[0].target:"),
     ("negative eps", _with("adversary.eps", [-1, 1]), "adversary.eps: must be finite and ≥ 0"),
     ("eps not increasing", _with("adversary.eps", [0, 2, 1]), "adversary.eps: must be strictly increasing"),

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from channels import make_channel
-from semcom.attacks.threats import AttackSpec
+from semcom.attacks.base import make_attack
 from semcom.cli import main
 from semcom.digital_link import DigitalLink
 from semcom.link import Link, build_link
@@ -72,8 +72,8 @@ def test_attacks_on_the_digital_link_spend_their_psr_in_qam_symbol_space(tiny_va
     link = _digital(tiny_vae, snr_db=12.0)
     _, test = mnist
     images = test.images[:24]
-    for attack in (AttackSpec(name="gaussian", kind="gaussian"), AttackSpec(name="pgd", kind="pgd", steps=2),
-                   AttackSpec(name="bb", kind="blackbox", steps=1, samples=2)):
+    for attack in (make_attack("gaussian", label="gaussian"), make_attack("pgd", label="pgd", steps=2),
+                   make_attack("blackbox", label="bb", steps=1, samples=2)):
         result = sweep_attack(link, images, attack, [-10.0, 0.0], norm="l2", metric_names=["mse"],
                               batch_size=24, seed=0, budget_axis="psr_db")
         assert result.psr_db == pytest.approx([-10.0, 0.0], abs=1e-3), attack.name
@@ -97,7 +97,7 @@ def _validate(tmp_path, channel: dict) -> tuple[int, str]:
     ({"bits": 3, "code_rate": 0.2, "qam_order": 256}, "channels[1].code_rate:"),
     ({"code_rate": 0.99}, "channels[1].code_rate: must be ≤ 0.95"),
     ({"qam_order": 32}, "channels[1]: `qam_order` must be one of"),
-    ({"equalizer": "zf"}, "channels[1]: the 'digital' channel takes the settings"),
+    ({"equalizer": "zf"}, "channels[1].equalizer: unknown key; this kind's settings are `bits`"),
 ])
 def test_settings_5g_ldpc_cannot_build_are_one_line_naming_the_key(tmp_path, channel, key):
     code, output = _validate(tmp_path, channel)

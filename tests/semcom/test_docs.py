@@ -77,14 +77,17 @@ def test_scenario_reference_is_generated_from_the_schema():
 
 
 def test_scenario_reference_lists_every_key():
-    from semcom.report.docs_gen import _sections
+    from channels import CHANNELS
+    from semcom.report.docs_gen import _fields, _sections
     from semcom.study.scenario import Scenario
 
     text = DOC_PATH.read_text(encoding="utf-8")
     for key, model in _sections(Scenario):
         assert f"## {key}\n" in text
-        for name in model.model_fields:
+        for name in _fields(model):
             assert f"| `{name}` |" in text, (key, name)
+    for kind in CHANNELS:  # each kind's own settings, from its class
+        assert f"## channels[] (kind: {kind})\n" in text
 
 
 def test_docs_gen_check_flags_a_stale_page(tmp_path, capsys):

@@ -7,12 +7,12 @@ import importlib.util
 import pytest
 import torch
 
+from semcom.attacks.base import make_attack
 from semcom.models import Autoencoder
 from semcom.models.trained import TrainedModel
 from semcom.study.executors import ExecutorError, InProcessExecutor, JobEnv, make_executor
 from semcom.study.jobs import GridPoint, PointError, PointJob
-from semcom.study.scenario import ChannelConfig
-from semcom.study.sweep import AttackSpec
+from semcom.study.scenario import AdversaryConfig, ChannelConfig
 
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 
@@ -33,8 +33,9 @@ def _receiver(*, blown_up: bool = False) -> TrainedModel:
 
 def _job(attack: str) -> PointJob:
     point = GridPoint("vae-kld", "none", "awgn", 10.0, attack)
+    adversary = AdversaryConfig(eps=[0.0, 1.0], attacks=[{"kind": "gaussian"}])
     return PointJob(point, "receiver", ChannelConfig(kind="awgn", snr_db=[10.0]),
-                    AttackSpec(attack, "gaussian"), (0.0, 1.0), "l2", ("mse",), 4, 7, 2)
+                    make_attack("gaussian", label=attack), adversary, ("mse",), 4, 7, 2)
 
 
 @pytest.mark.parametrize("name", ["local", pytest.param("ray", marks=pytest.mark.skipif(

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from channels import make_channel
+from semcom.attacks.base import make_attack
 from semcom.link import Link
 from semcom.report.latent_report import tsne_2d
-from semcom.study.sweep import AttackSpec, sweep_attack
+from semcom.study.sweep import sweep_attack
 
 EPS = [0.0, 0.5, 1.5]
 
@@ -20,8 +21,8 @@ def _sweep(trained, images, spec, **kwargs):
                               batch_size=16, seed=0, grid_samples=1, **kwargs)
 
 
-@pytest.mark.parametrize("spec", [AttackSpec("gaussian", "gaussian"),
-                                  AttackSpec("pgd-black", "pgd", target="black", steps=3)])
+@pytest.mark.parametrize("spec", [make_attack("gaussian", label="gaussian"),
+                                  make_attack("pgd", label="pgd-black", target="black", steps=3)])
 def test_eq7_mean_absolute_latent_difference(tiny_vae, mnist, spec):
     images = mnist[1].images[:40]
     link, result = _sweep(tiny_vae, images, spec)
@@ -46,7 +47,7 @@ def test_eq7_mean_absolute_latent_difference(tiny_vae, mnist, spec):
 
 
 def test_only_the_first_latent_samples_are_kept(tiny_vae, mnist):
-    _, result = _sweep(tiny_vae, mnist[1].images[:40], AttackSpec("gaussian", "gaussian"),
+    _, result = _sweep(tiny_vae, mnist[1].images[:40], make_attack("gaussian", label="gaussian"),
                        latent_samples=10)
     assert result.latents.shape == (2, 10, tiny_vae.model.latent_dim)
 

@@ -372,7 +372,7 @@ BAD_ENTRIES = [
     ("factory syntax", {"models": [{"source": "python", "factory": "pkg.module.function"}]},
      "models[0].factory: must be \"package.module:function\""),
     ("setting of another channel", {"channels": [{"kind": "awgn", "snr_db": [10], "fft_size": 12}]},
-     "channels[0]: the 'awgn' channel takes the settings 'equalizer'; got unknown 'fft_size'"),
+     "channels[0].fft_size: unknown key; this kind's settings are `equalizer`"),
     ("unknown TDL model", {"channels": [{"kind": "tdl", "snr_db": [10], "model": "Z"}]},
      "channels[0].model: must be one of 'A', 'B', 'C', 'D', 'E'; got 'Z'"),
     ("K-factor out of range", {"channels": [{"kind": "rician", "snr_db": [10], "k_factor_db": 99}]},

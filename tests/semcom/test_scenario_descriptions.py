@@ -16,19 +16,11 @@ def _undescribed(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _pending_on_issue_15b(section: str, key: str) -> bool:
-    """The attacks' settings and ``models.adversarial.kind``: described by the attack and defence
-    registries of branch issue-15b. Once that branch is merged nothing matches and
-    :func:`test_every_scenario_key_has_a_description` asks for this function to go."""
-    return section.startswith("adversary.attacks[]") or (section.startswith("models.adversarial") and key == "kind")
-
-
 def test_every_scenario_key_has_a_description():
     undescribed = _undescribed(render_scenario_reference())
-    missing = [f"{section}: {key}" for section, key in undescribed if not _pending_on_issue_15b(section, key)]
+    missing = [f"{section}: {key}" for section, key in undescribed]
     assert not missing, "scenario keys without a description (a Field description or a docstring under it): " + (
         ", ".join(missing))
-    assert undescribed, "every key is described now: remove _pending_on_issue_15b from this test"
 
 
 def test_the_check_sees_an_undescribed_key():

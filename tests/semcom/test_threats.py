@@ -8,18 +8,19 @@ import torch
 
 from adversary import psr_db
 from channels import make_channel
-from semcom.attacks.threats import PLACEMENTS, AttackSpec, Threat
+from semcom.attacks.base import make_attack
+from semcom.attacks.threats import PLACEMENTS, Threat
 from semcom.link import Link
 from semcom.study.sweep import sweep_attack
 
 PSRS = [-20.0, -10.0, 0.0]
 SPECS = [
-    AttackSpec("pgd", "pgd", steps=5),
-    AttackSpec("pgd-options", "pgd", steps=5, restarts=2, momentum=0.9, eot=2, random_start=True),
-    AttackSpec("pgd-to-3", "pgd", steps=5, target="class:3"),
-    AttackSpec("pgd-black", "pgd", steps=5, target="black"),
-    AttackSpec("blackbox", "blackbox", steps=3, samples=2),
-    AttackSpec("gaussian", "gaussian"),
+    make_attack("pgd", label="pgd", steps=5),
+    make_attack("pgd", label="pgd-options", steps=5, restarts=2, momentum=0.9, eot=2, random_start=True),
+    make_attack("pgd", label="pgd-to-3", steps=5, target="class:3"),
+    make_attack("pgd", label="pgd-black", steps=5, target="black"),
+    make_attack("blackbox", label="blackbox", steps=3, samples=2),
+    make_attack("gaussian", label="gaussian"),
 ]
 
 
@@ -67,7 +68,7 @@ def test_every_perturbation_has_exactly_its_psr_budget(tiny_vae, mnist, train_sp
 def test_the_universal_perturbation_is_one_tensor_at_the_mean_power_budget(tiny_vae, mnist,
                                                                            train_split, placement):
     link = _link(tiny_vae, "rayleigh", 10.0)
-    spec = AttackSpec("universal", "universal", epochs=1, batch_size=100)
+    spec = make_attack("universal", label="universal", epochs=1, batch_size=100)
     threat = Threat(spec, link, norm="l2", placement=placement, budget_axis="psr_db",
                     train=train_split)
     with torch.no_grad():
@@ -93,15 +94,15 @@ def test_universal_beats_gaussian_jamming_on_the_test_split(tiny_vae, mnist, tra
     """δ_u is learnt on training digits and judged on the test digits."""
     link = _link(tiny_vae, "awgn", 20.0)
     budgets = [-5.0, 0.0]
-    universal = _sweep(link, mnist, AttackSpec("universal", "universal", epochs=3, batch_size=50),
+    universal = _sweep(link, mnist, make_attack("universal", label="universal", epochs=3, batch_size=50),
                        budgets, train=train_split)
-    jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
+    jam = _sweep(link, mnist, make_attack("gaussian", label="gaussian"), budgets)
     # One δ for every digit against fresh noise per digit: on the tiny test model it wins in what it
     # optimises (MSE to the clean output) at every budget ...
     _beats(universal, jam, budgets, ratio=1.05)
     # ... and, optimised for SSIM, in SSIM against the input at 0 dB (0.24 vs 0.31 when written); at
     # -5 dB its SSIM damage is only on par with jamming's on this small model.
-    on_ssim = _sweep(link, mnist, AttackSpec("universal-ssim", "universal", epochs=3, batch_size=50,
+    on_ssim = _sweep(link, mnist, make_attack("universal", label="universal-ssim", epochs=3, batch_size=50,
                                              distance="ssim"), [0.0], train=train_split)
     # (0.270 vs 0.300 on another CPU: the margin is 0.02)
     assert on_ssim.metrics[0]["ssim"] < jam.metrics[1]["ssim"] - 0.02, (on_ssim.metrics, jam.metrics)
@@ -133,10 +134,10 @@ def test_blackbox_never_backpropagates_through_the_receiver_and_beats_jamming(ti
     link.receiver.decoder = _QueryOnly(link.receiver.decoder)
     budgets = [-5.0, 0.0]
     with pytest.raises(AssertionError, match="backward was called"):  # the guard works
-        _sweep(link, mnist, AttackSpec("pgd", "pgd", steps=2), budgets[:1], n=10)
-    spec = AttackSpec("blackbox", "blackbox", steps=10, samples=8, estimator="nes")
+        _sweep(link, mnist, make_attack("pgd", label="pgd", steps=2), budgets[:1], n=10)
+    spec = make_attack("blackbox", label="blackbox", steps=10, samples=8, estimator="nes")
     blackbox = _sweep(link, mnist, spec, budgets)
-    jam = _sweep(link, mnist, AttackSpec("gaussian", "gaussian"), budgets)
+    jam = _sweep(link, mnist, make_attack("gaussian", label="gaussian"), budgets)
     assert blackbox.queries == [1 + 10 * (2 * 8 + 1)] * 2 and jam.queries == [None] * 2
     _beats(blackbox, jam, budgets, ratio=1.1)
     assert all(b["ssim"] < j["ssim"] for b, j in zip(blackbox.metrics, jam.metrics, strict=True))
@@ -146,8 +147,8 @@ def test_eot_on_fresh_channel_draws_beats_single_draw_pgd_on_rayleigh(tiny_vae, 
     """Both attacks are judged on channel draws neither of them saw."""
     link = _link(tiny_vae, "rayleigh", 10.0)
     budgets = [-10.0, -5.0, 0.0]
-    plain = _sweep(link, mnist, AttackSpec("pgd", "pgd"), budgets)
-    eot = _sweep(link, mnist, AttackSpec("pgd-eot", "pgd", eot=8), budgets)
+    plain = _sweep(link, mnist, make_attack("pgd", label="pgd"), budgets)
+    eot = _sweep(link, mnist, make_attack("pgd", label="pgd-eot", eot=8), budgets)
     for e, p, psr in zip(eot.metrics, plain.metrics, budgets, strict=True):
         assert e["ssim"] < p["ssim"] - 0.005, (psr, e, p)
     _beats(eot, plain, budgets, ratio=1.03)
@@ -155,7 +156,7 @@ def test_eot_on_fresh_channel_draws_beats_single_draw_pgd_on_rayleigh(tiny_vae, 
 
 def test_over_the_air_on_an_ideal_link_is_the_perturbation_in_transit(tiny_vae, mnist):
     link = _link(tiny_vae)
-    spec = AttackSpec("pgd", "pgd", steps=3)
+    spec = make_attack("pgd", label="pgd", steps=3)
     in_transit = _sweep(link, mnist, spec, [0.0, 1.0], axis="eps", n=50)
     over_the_air = _sweep(link, mnist, spec, [0.0, 1.0], axis="eps", placement="over_the_air",
                           n=50)
@@ -169,7 +170,7 @@ def test_over_the_air_on_an_ideal_link_is_the_perturbation_in_transit(tiny_vae, 
 
 
 def test_clean_reconstructions_keep_their_class(semantic_vae, mnist, reference_classifier):
-    result = _sweep(_link(semantic_vae), mnist, AttackSpec("gaussian", "gaussian"), [0.0, 2.0],
+    result = _sweep(_link(semantic_vae), mnist, make_attack("gaussian", label="gaussian"), [0.0, 2.0],
                     axis="eps", metrics=("accuracy", "fid"), classifier=reference_classifier)
     assert result.metrics[0]["accuracy"] >= 0.85, result.metrics[0]  # 0.895–0.9+ by CPU
     assert result.metrics_vs_clean[0] == pytest.approx({"accuracy": 1.0, "fid": 0.0}, abs=1e-6)
@@ -186,7 +187,7 @@ def test_a_class_target_turns_the_digits_into_that_class(tiny_vae, mnist, train_
     with torch.no_grad():
         z = link.transmitter(images[keep])
         clean = link.receiver.decoder(z)
-    threat = Threat(AttackSpec("pgd-to-3", "pgd", target="class:3"), link, norm="l2",
+    threat = Threat(make_attack("pgd", label="pgd-to-3", target="class:3"), link, norm="l2",
                     placement="in_transit", budget_axis="psr_db", train=train_split)
     delta = threat.perturb(z, clean, 0.0, _gen()).delta
     with torch.no_grad():

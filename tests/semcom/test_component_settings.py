@@ -1,0 +1,141 @@
+"""Each component owns its typed settings: the scenario validates an entry against the settings
+class of its registered ``kind``, and the entries' dumps (store keys, journals, results.json) keep
+the form they had when the schema listed every setting in one flat class."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pytest
+
+from semcom.models.training_settings import train_channel
+from semcom.study.scenario import ChannelConfig, TrainChannelConfig
+from semcom.study.store import config_key
+
+LINK_KEYS = [  # config_key of {channel entry's dump, snr_db: 1.0}, computed with main at 9485564
+    ({"kind": "ideal"}, "ed4bb3d6031ffefc"),
+    ({"kind": "awgn", "snr_db": [10.0], "equalizer": "zf"}, "148fc22430c7eb9f"),
+    ({"kind": "rayleigh", "snr_db": [0.0, 20.0], "block_length": 4, "label": "ray"}, "c9396b4e3b223b2e"),
+    ({"kind": "rician", "snr_db": [10.0], "k_factor_db": 3, "los_phase": 0.5}, "6c92eebb34a6ed25"),
+    ({"kind": "tdl", "snr_db": [10.0], "model": "C", "delay_spread": 3e-7, "fft_size": 12, "speed": 3.0},
+     "29d83aea27a60cbb"),
+    ({"kind": "digital", "snr_db": [12.0], "bits": 6, "qam_order": 64, "fading": "rayleigh", "block_length": 8},
+     "6477f58e82d5e9b2"),
+]
+TRAIN_KEYS = [  # (TrainChannel's key in the training spec, results.json's train_channel), main at 9485564
+    ({"kind": "awgn", "snr_db": 10.0}, "048909ce0021b6ce", "20aafe6da085d0f7"),
+    ({"kind": "rician", "snr_range": [0.0, 20.0], "k_factor_db": 6.0}, "036de643222ecdf0", "61ff63869a4567c3"),
+    ({"kind": "ideal"}, "b51275848e6809dc", "3e27dfe222e0ba71"),
+]
+
+
+@pytest.mark.parametrize(("entry", "key"), LINK_KEYS, ids=[e["kind"] for e, _ in LINK_KEYS])
+def test_link_part_of_hardened_receiver_keys_is_unchanged(entry, key):
+    """A hardened receiver's store key holds its link's channel entry dump (semcom.study.jobs.HardenJob)."""
+    assert config_key({**ChannelConfig(**entry).model_dump(mode="json"), "snr_db": 1.0}) == key
+
+
+@pytest.mark.parametrize(("entry", "key", "shown"), TRAIN_KEYS, ids=[e["kind"] for e, *_ in TRAIN_KEYS])
+def test_training_channel_keys_and_results_are_unchanged(entry, key, shown):
+    cfg = TrainChannelConfig(**entry)
+    assert config_key(asdict(train_channel(cfg))) == key
+    assert config_key(cfg.model_dump(mode="json", exclude_none=True)) == shown
+
+
+def test_channel_entry_holds_its_kinds_settings_class_with_its_defaults():
+    from channels import RicianBlockChannel
+
+    cfg = ChannelConfig(kind="rician", snr_db=[10.0], k_factor_db=3)
+    assert type(cfg.own) is RicianBlockChannel.Settings
+    assert (cfg.own.k_factor_db, cfg.own.los_phase, cfg.own.equalizer) == (3.0, None, "lmmse")
+    assert cfg.settings() == {"k_factor_db": 3.0}  # what the entry sets, passed to the constructor
+    again = ChannelConfig.model_validate(cfg.model_dump(exclude_unset=True))  # the controls' round trip
+    assert again == cfg
+
+
+DEFENSE_DUMPS = [  # config_key of (the dump, the dump without unset keys), main at 9485564
+    ({"kind": "none"}, "238cf0e100e6efda", "2ff9cdff091aef6f"),
+    ({"kind": "adversarial", "eps": 2.0, "epochs": 2}, "c4c7d60aab923ceb", "695bd78881eab617"),
+    ({"kind": "consistency", "eps": 1.0, "beta": 3}, "5fc4304896120a0f", "1d8ed543bbf0204b"),
+    ({"kind": "pgd-matched", "eps": 1.0, "restarts": 2, "draw": "fixed"}, "86c72fb4ea9d4aff", "162796ede44be00f"),
+    ({"kind": "smoothing", "sigma": 0.5, "draws": 4, "certify_draws": 100, "label": "s"},
+     "ae9a117994942134", "32d299a8ec5136b7"),
+]
+
+
+@pytest.mark.parametrize(("entry", "full", "unset"), DEFENSE_DUMPS, ids=[e["kind"] for e, *_ in DEFENSE_DUMPS])
+def test_defence_entry_dumps_are_unchanged(entry, full, unset):
+    """A point's journal fingerprint and results.json hold the defence entry's dump; the controls
+    re-read its dump without unset keys."""
+    from semcom.study.scenario import DefenseConfig
+
+    cfg = DefenseConfig(**entry)
+    assert config_key(cfg.model_dump(mode="json")) == full
+    assert config_key(cfg.model_dump(mode="json", exclude_unset=True)) == unset
+    assert DefenseConfig.model_validate(cfg.model_dump(exclude_unset=True)) == cfg
+
+
+def test_defence_entry_holds_its_kinds_settings_class():
+    from semcom.defenses import get_defense
+    from semcom.study.scenario import DefenseConfig
+
+    cfg = DefenseConfig(kind="consistency", eps=1.0, beta=3)
+    assert type(cfg.own) is get_defense("consistency").Settings and cfg.own.beta == 3.0
+    assert cfg.settings() == {"beta": 3.0}
+    assert DefenseConfig(kind="consistency", eps=1.0).own.beta == 1.0  # the defence's own default
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ({"kind": "laser"}, "defenses[0].kind: must be one of 'adversarial'"),
+    ({"kind": "smoothing", "beta": 2}, "defenses[0].beta: unknown key; this kind's settings are `sigma`, `draws`"),
+    ({"kind": "consistency", "eps": 1.0, "beta": 0}, "defenses[0].beta: must be > 0"),
+    ({"kind": "adversarial", "eps": 1.0, "certify_draws": 100}, "defenses[0]: the `adversarial` defence takes no "
+                                                                 "`certify_draws`"),
+])
+def test_bad_defence_entries_name_the_key(entry, expected):
+    from semcom.study.scenario import ScenarioError, parse_scenario
+
+    doc = {"name": "s", "models": [{"variant": "ae"}], "defenses": [entry], "adversary": {"eps": [0, 1], "attacks": [
+        {"kind": "gaussian"}]}}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(doc, "s.yaml")
+    assert str(err.value).startswith(f"s.yaml: {expected}"), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_algorithm1_kinds_come_from_the_defences_usable_in_training():
+    from semcom.defenses import defense_kinds
+    from semcom.study.scenario import AdversarialTrainingConfig
+
+    usable = sorted(k for k, d in defense_kinds().items() if d.in_training)
+    assert usable == ["adversarial", "adversarial-multi-eps", "finetune", "noise"]  # the schema's list before
+    with pytest.raises(ValueError, match="must be one of 'adversarial', 'adversarial-multi-eps', 'finetune', 'noise'"):
+        AdversarialTrainingConfig(kind="smoothing", eps=1.0)
+
+
+def test_lpips_is_a_pgd_distance_whatever_was_imported_first():
+    """In a fresh process that imports only the attacks' base, ``lpips`` is a PGD distance (the
+    registry loads semcom's perceptual module) and a PGD entry may name it."""
+    import subprocess
+    import sys
+
+    code = ("from semcom.attacks.base import make_attack, pgd_distances\n"
+            "assert 'lpips' in pgd_distances(), sorted(pgd_distances())\n"
+            "from adversary import DISTANCES\n"
+            "assert 'lpips' in DISTANCES\n"
+            "print(make_attack('pgd', distance='lpips').distance)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "lpips"
+
+
+def test_attack_entries_are_the_registered_classes_with_their_behaviour():
+    from semcom.attacks.base import attack_kinds
+    from semcom.study.scenario import AdversaryConfig
+
+    adv = AdversaryConfig(eps=[0, 1], attacks=[{"kind": k} for k in sorted(attack_kinds())])
+    for entry in adv.attacks:
+        cls = attack_kinds()[entry.kind]
+        assert type(entry) is cls and cls.description
+        assert cls.perturb_within is not attack_kinds()["pgd"].__mro__[1].perturb_within  # each has its own
+    assert [a.name for a in adv.attacks] == ["blackbox-untargeted", "gaussian", "pgd-untargeted",
+                                             "universal-untargeted"]  # the labels users see, as before

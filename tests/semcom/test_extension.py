@@ -1,0 +1,189 @@
+"""Components defined outside the semcom package register the same way and are configurable from YAML.
+
+This module (outside ``semcom``) defines a toy attack and a toy channel, each with a setting of its
+own, registers them with the decorators semcom's own components use, runs a tiny scenario that uses
+both with non-default settings through the real CLI and runner, and checks that the settings reached
+the components and that ``semcom list``, ``semcom validate`` and the scenario reference show them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+from pydantic import Field
+
+from channels import CHANNELS, Channel, EqualizedSettings, register_channel
+from semcom.attacks.base import ATTACKS, AttackSettings, Perturbation, register_attack
+from semcom.cli import main
+
+BUILT: list[float] = []
+"""The ``gain`` of every toy channel built."""
+SHIFTS: list[float] = []
+"""The ``shift_fraction`` of every toy attack run."""
+
+
+class ToyGainSettings(EqualizedSettings):
+    """Settings of the toy channel."""
+
+    gain: float = Field(1.0, gt=0, le=10)
+    """Amplitude gain of the toy channel."""
+
+
+class ToyGainChannel(Channel):
+    """Toy channel: scales the symbols by a fixed real gain, ``y = g·x`` (no noise)."""
+
+    Settings = ToyGainSettings
+
+    def __init__(self, gain: float = 1.0, equalizer: str = "lmmse") -> None:
+        super().__init__(equalizer=equalizer)
+        self.gain = gain
+        BUILT.append(gain)
+
+    def transmit(self, x, *, no, generator):
+        h = torch.full_like(x, self.gain)
+        return h * x, h
+
+
+class ToyShiftAttack(AttackSettings):
+    """Toy attack: the same shift of every latent value, a share of the budget."""
+
+    description = "toy: a constant shift spending `shift_fraction` of the budget"
+
+    shift_fraction: float = Field(0.5, gt=0, le=1)
+    """Share of the budget the shift spends."""
+
+    def perturb_within(self, threat, z, clean, eps, gen) -> Perturbation:
+        SHIFTS.append(self.shift_fraction)
+        direction = torch.ones_like(z) / z.shape[1] ** 0.5  # unit L2 norm per sample
+        delta = direction * (self.shift_fraction * eps)[:, None]
+        return Perturbation(threat.at_budget(delta, eps), eps)
+
+
+@pytest.fixture
+def toys():
+    """Register the toys for one test (the registries are global: other tests must not see them)."""
+    register_channel("toy-gain")(ToyGainChannel)
+    register_attack("toy-shift")(ToyShiftAttack)
+    BUILT.clear()
+    SHIFTS.clear()
+    yield
+    del CHANNELS["toy-gain"], ATTACKS["toy-shift"]
+
+
+SCENARIO = {
+    "name": "toys",
+    "seed": 1,
+    "data": {"train_samples": 200, "test_samples": 12},
+    "models": [{"variant": "ae", "latent_dim": 4, "epochs": 1}],
+    "channels": [{"kind": "toy-gain", "snr_db": [20], "gain": 2.5}],
+    "adversary": {"eps": [0, 1.0], "attacks": [{"kind": "toy-shift", "shift_fraction": 0.25}]},
+    "metrics": ["mse"],
+    "eval_batch_size": 12,
+    "break_power": {"enabled": False},
+}
+
+
+def _invoke(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _write(tmp_path, doc):
+    path = tmp_path / f"{doc['name']}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_outside_components_run_from_yaml_with_their_settings(toys, tmp_path):
+    scenario = _write(tmp_path, SCENARIO)
+    code, output = _invoke("run", str(scenario), "--out", str(tmp_path / "run"))
+    assert code == 0, output
+    assert BUILT and set(BUILT) == {2.5}  # the YAML's gain, not the default 1.0
+    assert SHIFTS and set(SHIFTS) == {0.25}
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    points = results["points"]
+    assert {p["attack"] for p in points} == {"toy-shift-untargeted"}
+    assert {p["channel"] for p in points} == {"toy-gain"}
+
+
+def test_outside_components_validate_and_refuse_bad_settings(toys, tmp_path):
+    code, output = _invoke("validate", str(_write(tmp_path, SCENARIO)))
+    assert code == 0 and "ok" in output, output
+    bad = {**SCENARIO, "channels": [{"kind": "toy-gain", "snr_db": [20], "gain": 99}]}
+    code, output = _invoke("validate", str(_write(tmp_path, bad)))
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert "channels[0].gain: must be ≤ 10" in output
+    bad = {**SCENARIO, "adversary": {"eps": [0, 1.0], "attacks": [{"kind": "toy-shift", "shift": 0.1}]}}
+    code, output = _invoke("validate", str(_write(tmp_path, bad)))
+    assert code == 2 and "adversary.attacks[0].shift: unknown key; this kind's settings are `label`, " \
+                          "`shift_fraction`" in output, output
+
+
+def test_outside_components_are_listed_and_documented_with_their_settings(toys):
+    from semcom.report.docs_gen import render_scenario_reference
+
+    code, output = _invoke("list")
+    assert code == 0
+    lines = output.splitlines()
+    (channel,) = [line for line in lines if line.split()[:1] == ["toy-gain"]]
+    assert "gain=1.0" in channel and "Toy channel" in channel
+    (attack,) = [line for line in lines if line.split()[:1] == ["toy-shift"]]
+    assert "shift_fraction=0.5" in attack and "constant shift" in attack
+    text = render_scenario_reference()
+    assert "## channels[] (kind: toy-gain)" in text and "Amplitude gain of the toy channel." in text
+    assert "## adversary.attacks[] (kind: toy-shift)" in text and "| `shift_fraction` |" in text
+
+
+ENTRY_POINT_MODULE = '''
+from pydantic import Field
+
+from channels import AWGNChannel, EqualizedSettings, register_channel
+
+
+class LoudSettings(EqualizedSettings):
+    loudness: float = Field(1.0, gt=0)
+    """How loud the toy channel is."""
+
+
+@register_channel("toy-entry-point")
+class Loud(AWGNChannel):
+    """Toy channel from an installed package's entry point."""
+
+    Settings = LoudSettings
+
+    def __init__(self, loudness: float = 1.0, equalizer: str = "lmmse") -> None:
+        super().__init__(equalizer=equalizer)
+        self.loudness = loudness
+'''
+
+
+def test_installed_packages_register_components_by_entry_point(tmp_path, monkeypatch):
+    """A package lists a module under the ``semcom.components`` entry points: it is imported before a
+    scenario is validated and before ``semcom list``, and its components are configurable from YAML."""
+    import importlib.metadata
+    import sys
+
+    from semcom.models.factory_trust import COMPONENTS_GROUP, load_components
+
+    (tmp_path / "toy_semcom_package.py").write_text(ENTRY_POINT_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = importlib.metadata.EntryPoint("toys", "toy_semcom_package", COMPONENTS_GROUP)
+    real = importlib.metadata.entry_points
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda **kw: [point] if kw.get("group") == COMPONENTS_GROUP else real(**kw))
+    load_components.cache_clear()  # loaded once per process: look again with the package installed
+    try:
+        doc = {**SCENARIO, "channels": [{"kind": "toy-entry-point", "snr_db": [20], "loudness": 3.0}],
+               "adversary": {"eps": [0, 1.0], "attacks": [{"kind": "gaussian"}]}}
+        code, output = _invoke("validate", str(_write(tmp_path, doc)))
+        assert code == 0, output
+        code, output = _invoke("list")
+        assert "toy-entry-point" in output and "loudness=1.0" in output
+    finally:
+        load_components.cache_clear()
+        CHANNELS.pop("toy-entry-point", None)
+        sys.modules.pop("toy_semcom_package", None)

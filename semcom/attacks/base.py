@@ -110,6 +110,11 @@ class AttackSettings(BaseModel):
     """The attack (``semcom list`` shows them)."""
     label: str | None = None
     """Name in reports (default: the kind and the target, e.g. ``pgd-untargeted``)."""
+    defenses: list[str] | None = None
+    """Defence kinds whose receivers this attack is run on, e.g. ``[none]``: the receivers as trained
+    only (a smoothed receiver costs ``draws`` times as much per attack run); a hardened kind brings its
+    control (``finetune``) with it. Each must be the kind of one of the scenario's ``defenses``.
+    Unset: every receiver. Which points exist, not their numbers: not part of a point's key."""
 
     @property
     def name(self) -> str:

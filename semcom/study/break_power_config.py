@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["DEFAULT_THRESHOLDS", "PSR_DB_RANGE", "BreakPowerConfig", "bisection_rounds", "check_defenses",
-           "check_thresholds", "covers", "resolved_thresholds"]
+           "check_thresholds", "covers", "receiver_selected",
+           "resolved_thresholds"]
 
 PSR_DB_RANGE = (-100.0, 60.0)
 """The PSRs [dB] a ``psr_db`` sweep may hold (and a break-power search may range over)."""
@@ -79,18 +80,30 @@ def bisection_rounds(low_db: float, high_db: float, tolerance_db: float) -> int:
     return max(0, math.ceil(math.log2((high_db - low_db) / tolerance_db)))
 
 
-def check_defenses(cfg: BreakPowerConfig, kinds: Sequence[str]) -> str | None:
-    """Why ``cfg.defenses`` names a kind the scenario's ``defenses`` lack (one line), or None."""
-    for kind in cfg.defenses or ():
+def check_defenses(named: Sequence[str] | None, kinds: Sequence[str], key: str = "break_power.defenses") -> str | None:
+    """Why ``named`` (the defence kinds at ``key``) holds a kind the scenario's ``defenses`` lack (one line),
+    or None."""
+    for kind in named or ():
         if kind not in kinds:
-            return (f"break_power.defenses: {kind!r} is not the kind of any of the scenario's defenses "
-                    f"{sorted(set(kinds))}")
+            return f"{key}: {kind!r} is not the kind of any of the scenario's defenses {sorted(set(kinds))}"
     return None
+
+
+def receiver_selected(named: Sequence[str] | None, defense_kind: str) -> bool:
+    """Whether a receiver hardened by ``defense_kind`` is among the defence kinds ``named`` (None: all).
+
+    The control (``finetune``) follows the defences it controls: it is selected whenever a hardened
+    kind is, so every hardening number keeps its control (docs/design.md §3). Used by
+    ``break_power.defenses`` and an attack's ``defenses``.
+    """
+    if named is None or defense_kind in named:
+        return True
+    return defense_kind == "finetune" and any(kind != "none" for kind in named)
 
 
 def covers(cfg: BreakPowerConfig, defense_kind: str) -> bool:
     """Whether receivers hardened by ``defense_kind`` get break power under ``cfg``."""
-    return cfg.defenses is None or defense_kind in cfg.defenses
+    return receiver_selected(cfg.defenses, defense_kind)
 
 
 def check_thresholds(cfg: BreakPowerConfig, metrics: Sequence[str]) -> str | None:

@@ -40,7 +40,7 @@ from semcom.metrics.robustness import hardening_table, robustness_table
 from semcom.models.training import TrainConfig, train_spec
 from semcom.models.training_settings import check_model_shapes, trained_models, training_settings
 from semcom.report.gap import equal_damage_table
-from semcom.study.break_power_config import covers
+from semcom.study.break_power_config import covers, receiver_selected
 from semcom.study.executors import Executor, InProcessExecutor, JobEnv
 from semcom.study.jobs import GridPoint, HardenJob, PointJob, TrainJob
 from semcom.study.replicates import add_replicates, mean_entries, replicate_scenarios
@@ -77,6 +77,8 @@ def grid(sc: Scenario, replicate: int = 0) -> Iterator[tuple[GridPoint, Any, Any
             for ch in sc.channels:
                 for snr in ch.snr_db or [None]:
                     for at in sc.adversary.attacks:
+                        if not receiver_selected(at.defenses, d.kind):
+                            continue
                         yield GridPoint(m.name, d.name, ch.name, snr, at.name, replicate), m, d, ch, at
 
 
@@ -93,8 +95,8 @@ _SHARED_BY_POINTS = {"name": True, "description": True, "models": True, "defense
 def _fingerprint(sc: Scenario, m, d, ch, at) -> str:
     """Key of every setting that determines a point's numbers: its journal entry must match."""
     common = sc.model_dump(mode="json", exclude=_SHARED_BY_POINTS)
-    own = {name: cfg.model_dump(mode="json") for name, cfg in
-           (("model", m), ("defense", d), ("channel", ch), ("attack", at))}
+    own = {name: cfg.model_dump(mode="json") for name, cfg in (("model", m), ("defense", d), ("channel", ch))}
+    own["attack"] = at.model_dump(mode="json", exclude={"defenses"})  # which points exist, not their numbers
     return config_key({"common": common, **own, **speed.point_key_part()})
 
 

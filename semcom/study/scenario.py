@@ -41,6 +41,7 @@ from semcom.study.break_power_config import (
     check_defenses,
     check_thresholds,
     covers,
+    receiver_selected,
     resolved_thresholds,
 )
 
@@ -839,8 +840,9 @@ class Scenario(_Frozen):
         n_test = self.data.test_samples or NOMINAL_SPLIT
         n_train = self.data.train_samples or NOMINAL_SPLIT
         links = sum(len(ch.snr_db) or 1 for ch in self.channels) * len(self.models)
-        per_link = sum(a.passes for a in self.adversary.attacks)
-        sweeps = links * len(self.defenses) * per_link * n_test * len(self.adversary.budget_values)
+        runs = sum(a.passes for d in self.defenses for a in self.adversary.attacks
+                   if receiver_selected(a.defenses, d.kind))
+        sweeps = links * runs * n_test * len(self.adversary.budget_values)
         training = n_train * sum(m.epochs for m in self.models)
         hardening = links * n_train * sum(d.epochs * (1 + d.k * (d.steps + 2))
                                           for d in self.defenses if d.kind != "none")
@@ -853,8 +855,18 @@ class Scenario(_Frozen):
             return 0
         states = min(bp.samples or n_test, n_test) * len(resolved_thresholds(bp, self.metrics))
         runs = bisection_rounds(*bp.range_db, bp.tolerance_db) + 1
-        per_link = sum(a.passes for a in self.adversary.attacks if a.per_sample)
-        return links * sum(covers(bp, d.kind) for d in self.defenses) * per_link * states * runs
+        per_link = sum(a.passes for d in self.defenses if covers(bp, d.kind) for a in self.adversary.attacks
+                       if a.per_sample and receiver_selected(a.defenses, d.kind))
+        return links * per_link * states * runs
+
+
+def _check_attack_defenses(sc: Scenario) -> str | None:
+    """The first of ``break_power.defenses`` and the attacks' ``defenses`` naming an absent defence kind."""
+    kinds = [d.kind for d in sc.defenses]
+    problems = [check_defenses(sc.break_power.defenses, kinds)] + [
+        check_defenses(at.defenses, kinds, f"adversary.attacks[{i}].defenses")
+        for i, at in enumerate(sc.adversary.attacks)]
+    return next((p for p in problems if p), None)
 
 
 def _one_of(value: str, registry: dict) -> str:
@@ -926,7 +938,7 @@ def parse_scenario(doc: Any, source: str, *, default_name: str | None = None) ->
         where = getattr(first.get("ctx", {}).get("error"), "key_path", None) or _key_path(first["loc"])
         raise ScenarioError(f"{source}: {where}: {_describe(first)}") from None
     if problem := (check_thresholds(sc.break_power, sc.metrics)
-                   or check_defenses(sc.break_power, [d.kind for d in sc.defenses])):
+                   or _check_attack_defenses(sc)):
         raise ScenarioError(f"{source}: {problem}")
     return sc
 

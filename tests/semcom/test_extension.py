@@ -120,7 +120,7 @@ def test_outside_components_validate_and_refuse_bad_settings(toys, tmp_path):
     bad = {**SCENARIO, "adversary": {"eps": [0, 1.0], "attacks": [{"kind": "toy-shift", "shift": 0.1}]}}
     code, output = _invoke("validate", str(_write(tmp_path, bad)))
     assert code == 2 and "adversary.attacks[0].shift: unknown key; this kind's settings are `label`, " \
-                          "`shift_fraction`" in output, output
+                          "`defenses`, `shift_fraction`" in output, output
 
 
 def test_outside_components_are_listed_and_documented_with_their_settings(toys):

@@ -168,6 +168,7 @@ def _bisect_chunk(
     context: dict[str, Any] = {"classifier": classifier, "labels": labels}
     with torch.no_grad():
         z = _check_finite(link.transmitter(x), "latents", 0.0)
+        sig = link.signal(z)  # what is in transit: z on a learned link, the QAM symbols on a digital one
         with autocast:
             clean_ideal = link.receiver(link.mapper.to_symbols(z)).float()
             clean_out = link.deliver(z, generator=torch.Generator(device).manual_seed(eval_seed)).float()
@@ -175,7 +176,7 @@ def _bisect_chunk(
 
     def broken_at(db: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """``[T, R]`` outcomes of the images ``rows [R]`` probed at PSRs ``db [R]``."""
-        zr = z[rows]
+        zr = sig[rows]  # budgets, perturbations and the PSR are in the transmitted signal's space (§7)
         eps = psr_to_eps(db.to(zr.dtype), zr)
         with autocast:
             gen = torch.Generator(device).manual_seed(attack_seed)
@@ -205,7 +206,7 @@ def _bisect_chunk(
         at_top = broken_at(torch.full((rows.numel(),), spec.high_db, dtype=torch.float64, device=device), rows)
         result[:, rows] = torch.where(unsure[:, rows] & ~at_top, math.inf, result[:, rows])
     result = torch.where(broken0, torch.full_like(result, math.nan), result)
-    norms = torch.linalg.vector_norm(z.double(), dim=1)  # [B] ‖z_b‖₂
+    norms = torch.linalg.vector_norm(sig.double(), dim=1)  # [B] ‖s_b‖₂ (the latent's on a learned link)
     return result, norms[None] * torch.pow(10.0, result / 20), broken0, rounds
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 import yaml
@@ -132,3 +134,20 @@ def test_learned_vs_digital_scenario_is_at_stated_equal_channel_uses():
     uses = {ch.name: make_channel(ch.kind, **ch.settings()).channel_uses(latent)
             for ch in sc.channels if ch.kind == "digital"}
     assert uses and all(u == math.ceil(latent / 2) for u in uses.values()), uses
+
+
+def test_break_power_on_a_digital_link_perturbs_its_qam_symbols(tiny_vae, mnist):
+    """The bisection attacks what is in transit (the QAM symbols), as the sweep does: at 40 dB SNR
+    a jammer far below the signal (-30 dB PSR) flips no bit, so no image breaks there, and the
+    median break power lies well above the bottom of the search range."""
+    from semcom.attacks.base import make_attack
+    from semcom.attacks.break_power import BreakSpec, bisect_break_power
+
+    link = _digital(tiny_vae, snr_db=40.0)
+    _, test = mnist
+    spec = BreakSpec(thresholds=(("ssim", 0.5),), low_db=-40.0, high_db=10.0, tolerance_db=2.0)
+    result = bisect_break_power(link, test.images[:16], make_attack("gaussian", label="gaussian"), spec,
+                                norm="l2", batch_size=16, seed=0, budget_axis="psr_db")
+    psr = result.psr_db[:, 0]
+    intact = psr[~np.isnan(psr)]
+    assert intact.size > 0 and float(np.median(intact)) > -30.0, psr

@@ -32,6 +32,7 @@ from torchmetrics.functional.image import structural_similarity_index_measure
 
 from channels import make_channel
 from semcom.attacks.base import make_attack
+from semcom.attacks.threats import Engagement
 from semcom.data import DataSpec, load_dataset
 from semcom.link import Link
 from semcom.metrics.quality import aaddc
@@ -82,8 +83,8 @@ def reference_sweep(decoder, z, x, eps_values, batch_size=8):
 
 
 def engine_sweep(link, x, eps_values, batch_size, precision="fp32"):
-    result = sweep_attack(link, x, ATTACK, eps_values, norm="l2", metric_names=["ssim"], batch_size=batch_size,
-                          seed=0, grid_samples=1, precision=precision)
+    engagement = Engagement(link, ATTACK, batch_size=batch_size, precision=precision)
+    result = sweep_attack(engagement, x, eps_values, metric_names=["ssim"], grid_samples=1)
     return [m["ssim"] for m in result.metrics]
 
 

@@ -23,6 +23,7 @@ import torch
 from channels import make_channel
 from semcom.attacks.base import make_attack
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, summarise
+from semcom.attacks.threats import Engagement
 from semcom.data import DataSpec, load_dataset
 from semcom.link import Link
 from semcom.models.training import TrainConfig, get_or_train
@@ -54,12 +55,11 @@ def main() -> None:
         t_bisect, t_sweep = [], []
         for _ in range(args.repeats):  # alternate, so drift on a shared machine hits both
             start = time.perf_counter()
-            found = bisect_break_power(link, images, attack, bp, norm="l2", batch_size=250, seed=0,
-                                       budget_axis="psr_db")
+            engagement = Engagement(link, attack, batch_size=250, budget_axis="psr_db")
+            found = bisect_break_power(engagement, images, bp)
             t_bisect.append(time.perf_counter() - start)
             start = time.perf_counter()
-            sweep_attack(link, images, attack, grid, norm="l2", metric_names=["ssim", "psnr"], batch_size=250,
-                         seed=0, budget_axis="psr_db", latent_samples=1)
+            sweep_attack(engagement, images, grid, metric_names=["ssim", "psnr"], latent_samples=1)
             t_sweep.append(time.perf_counter() - start)
         steps = (found.rounds + 1) * args.images * (attack.steps if attack.kind == "pgd" else 0)
         sweep_steps = len(grid) * args.images * (attack.steps if attack.kind == "pgd" else 0)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from semcom.attacks.base import make_attack
+from semcom.attacks.threats import Engagement
 from semcom.data import DataSpec, load_dataset
 from semcom.defenses.hardening import get_or_harden, hardening_config
 from semcom.link import build_link
@@ -77,8 +78,8 @@ def measure(seeds, only, links, out: Path) -> dict:
                                  train.images, cfg, store, progress=False)
         t1 = time.perf_counter()
         link = build_link(hardened, channel, snr)
-        res = sweep_attack(link, test.images, attack, EPS, norm="l2", metric_names=["ssim", "psnr"],
-                           batch_size=250, seed=derive_seed(seed, link_name))
+        res = sweep_attack(Engagement(link, attack, batch_size=250, seed=derive_seed(seed, link_name)),
+                           test.images, EPS, metric_names=["ssim", "psnr"])
         t2 = time.perf_counter()
         results[key] = {"eps": EPS, "ssim": [m["ssim"] for m in res.metrics],
                         "psnr": [m["psnr"] for m in res.metrics],

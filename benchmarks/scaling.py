@@ -27,6 +27,7 @@ import torch
 
 from channels import make_channel
 from semcom.attacks.base import make_attack
+from semcom.attacks.threats import Engagement
 from semcom.link import Link
 from semcom.models import Autoencoder
 from semcom.study.sweep import sweep_attack
@@ -55,8 +56,7 @@ def timed_sweep(samples: int, eps_points: int, steps: int, latent: int, device: 
     eps = np.linspace(0, 2.0, eps_points).round(6).tolist()
     attack = make_attack("pgd", label="pgd-untargeted", steps=steps)
     start = time.perf_counter()
-    sweep_attack(link, images, attack, eps, norm="l2", metric_names=["ssim"], batch_size=batch_size, seed=0,
-                 grid_samples=1)
+    sweep_attack(Engagement(link, attack, batch_size=batch_size), images, eps, metric_names=["ssim"], grid_samples=1)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start

@@ -47,10 +47,7 @@ import numpy as np
 import torch
 
 from adversary import psr_to_eps
-from semcom import speed
-from semcom.attacks.base import AttackSettings
-from semcom.attacks.threats import Threat
-from semcom.link import Link
+from semcom.attacks.threats import Engagement, Threat
 from semcom.metrics.quality import get_metric
 from semcom.study.break_power_config import bisection_rounds, resolved_thresholds
 from semcom.study.sweep import _check_finite, derive_seed
@@ -108,38 +105,24 @@ def _broken(out: torch.Tensor, x: torch.Tensor, spec: BreakSpec, context: dict[s
     return torch.stack(rows)
 
 
-def bisect_break_power(
-    link: Link,
-    images: torch.Tensor,
-    attack: AttackSettings,
-    spec: BreakSpec,
-    *,
-    norm: str,
-    batch_size: int,
-    seed: int,
-    budget_axis: str = "eps",
-    placement: str = "in_transit",
-    labels: torch.Tensor | None = None,
-    train: tuple[torch.Tensor, torch.Tensor | None] | None = None,
-    classifier=None,
-    precision: str = "fp32",
-) -> BreakResult:
+def bisect_break_power(engagement: Engagement, images: torch.Tensor, spec: BreakSpec) -> BreakResult:
     """Bisect every image of ``images [N, C, H, W]`` (the first ``spec.samples``) for every threshold.
 
-    Chunks of ``batch_size`` images go through the attack at once, each at
-    its own budget, every round. ``labels [N]`` and ``classifier`` feed
-    ``accuracy`` (against the true class); ``train`` the ``class:<k>`` targets.
+    Chunks of the engagement's ``batch_size`` images go through its attack at once,
+    each at its own budget, every round. The engagement's ``labels [N]`` and
+    ``classifier`` feed ``accuracy`` (against the true class); ``train`` the
+    ``class:<k>`` targets.
     """
+    e = engagement
+    attack, labels, classifier, batch_size, seed = e.attack, e.labels, e.classifier, e.batch_size, e.seed
     if not attack.per_sample:
         raise ValueError(f"no break power for a {attack.kind} attack: {NOT_PER_SAMPLE}")
-    if norm != "l2":
-        raise ValueError(f"break power bisects PSR budgets: `norm` must be 'l2'; got {norm!r}")
-    device = next(link.parameters()).device
-    autocast = speed.autocast(device, precision)
+    if e.norm != "l2":
+        raise ValueError(f"break power bisects PSR budgets: `norm` must be 'l2'; got {e.norm!r}")
+    device, autocast = e.device, e.autocast()
     n = images.shape[0] if spec.samples is None else min(spec.samples, images.shape[0])
     images = images[:n]
-    link = speed.inference_copy(link)
-    threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
+    threat = e.threat()
     found_db, found_eps, clean_broken, runs = [], [], [], 0
     for chunk_index, x in enumerate(images.split(batch_size)):
         start = chunk_index * batch_size

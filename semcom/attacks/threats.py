@@ -33,16 +33,20 @@ from the attack's generator; the sweep evaluates over other, fresh draws.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from adversary import make_target, psr_to_eps, to_sphere
+from semcom import speed
 from semcom.attacks.base import CLASS_TARGET, AttackSettings, Perturbation
 from semcom.link import Link
 
 __all__ = [
     "BUDGET_AXES",
     "PLACEMENTS",
+    "Engagement",
     "Threat",
     "class_prototype",
 ]
@@ -184,3 +188,53 @@ class Threat:
     def at_budget(self, delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """A PSR budget is a transmit power: the perturbation spends all of it."""
         return to_sphere(delta, eps) if self.budget_axis == "psr_db" else delta
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """One attack against one link, with what the attack and the evaluation may use.
+
+    What a budget sweep (:func:`semcom.study.sweep.sweep_attack`) and a break-power
+    bisection (:func:`semcom.attacks.break_power.bisect_break_power`) of the same grid
+    point share, given once.
+
+    Attributes:
+        link: the link under attack (not changed: the runs attack its inference copy).
+        attack: the attack (a registered :class:`semcom.attacks.base.AttackSettings`).
+        norm: ``"l2"`` or ``"linf"`` (``psr_db`` budgets and break power are L2).
+        batch_size: images per chunk, attacked at once.
+        seed: root of every attack and evaluation seed (:func:`semcom.study.sweep.derive_seed`).
+        budget_axis: one of :data:`BUDGET_AXES`.
+        placement: one of :data:`PLACEMENTS`.
+        labels: ``[N]`` true classes of the attacked images, for ``accuracy`` (or None).
+        train: training images ``[N, C, H, W]`` and labels ``[N]`` (or None), for the
+            universal attack and ``class:<k>`` targets.
+        classifier: the semantic classifier (:mod:`semcom.metrics.classifier`), or None.
+        precision: ``"fp32"``, or ``"bf16"`` autocast of the passes through the link
+            (latents, budgets and metrics stay fp32).
+    """
+
+    link: Link
+    attack: AttackSettings
+    norm: str = "l2"
+    batch_size: int = 250
+    seed: int = 0
+    budget_axis: str = "eps"
+    placement: str = "in_transit"
+    labels: torch.Tensor | None = None
+    train: tuple[torch.Tensor, torch.Tensor | None] | None = None
+    classifier: Any = None
+    precision: str = "fp32"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.link.parameters()).device
+
+    def autocast(self):
+        """The context of the passes through the link at :attr:`precision`."""
+        return speed.autocast(self.device, self.precision)
+
+    def threat(self) -> Threat:
+        """The :class:`Threat` on the link's inference copy (:func:`semcom.speed.inference_copy`)."""
+        return Threat(self.attack, speed.inference_copy(self.link), norm=self.norm, placement=self.placement,
+                      budget_axis=self.budget_axis, train=self.train)

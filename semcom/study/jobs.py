@@ -17,6 +17,7 @@ from typing import Any
 
 from semcom.attacks.base import AttackSettings
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, summarise
+from semcom.attacks.threats import Engagement
 from semcom.defenses.hardening import HardeningConfig, get_or_harden
 from semcom.link import build_link
 from semcom.models.trained import TrainedModel
@@ -130,19 +131,15 @@ class PointJob:
         """The sweep's result; NaN/Inf raises :class:`PointError` naming the point."""
         link = build_link(shared[self.receiver], self.channel, self.point.snr_db).to(env.device)
         adv = self.adversary
+        engagement = Engagement(link, self.attack, norm=adv.norm, batch_size=self.batch_size, seed=self.seed,
+                                budget_axis=adv.budget_axis, placement=adv.placement, labels=shared["test_labels"],
+                                train=(shared["train"], shared["train_labels"]), classifier=shared["classifier"],
+                                precision=self.precision)
         try:
-            result = sweep_attack(link, shared["test"], self.attack, tuple(adv.budget_values), norm=adv.norm,
-                                  metric_names=self.metrics, batch_size=self.batch_size,
-                                  seed=self.seed, grid_samples=self.grid_samples,
-                                  budget_axis=adv.budget_axis, placement=adv.placement,
-                                  labels=shared["test_labels"], train=(shared["train"], shared["train_labels"]),
-                                  classifier=shared["classifier"], precision=self.precision)
+            result = sweep_attack(engagement, shared["test"], tuple(adv.budget_values), metric_names=self.metrics,
+                                  grid_samples=self.grid_samples)
             if self.break_power is not None:
-                found = bisect_break_power(link, shared["test"], self.attack, self.break_power, norm=adv.norm,
-                                           batch_size=self.batch_size, seed=self.seed, budget_axis=adv.budget_axis,
-                                           placement=adv.placement, labels=shared["test_labels"],
-                                           train=(shared["train"], shared["train_labels"]),
-                                           classifier=shared["classifier"], precision=self.precision)
+                found = bisect_break_power(engagement, shared["test"], self.break_power)
                 records = summarise(found, self.break_power, budget_axis=adv.budget_axis)
                 result = dataclasses.replace(result, break_power=records)
         except NonFiniteError as err:

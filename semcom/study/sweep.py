@@ -29,10 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from semcom import speed
-from semcom.attacks.base import AttackSettings
-from semcom.attacks.threats import Threat
-from semcom.link import Link
+from semcom.attacks.threats import Engagement
 from semcom.metrics import perceptual as _perceptual  # noqa: F401  (registers the "lpips" PGD distance)
 from semcom.metrics.quality import MetricTally, get_metric
 
@@ -95,36 +92,28 @@ def _generator(device: torch.device, seed: int) -> torch.Generator:
 
 
 def sweep_attack(
-    link: Link,
+    engagement: Engagement,
     images: torch.Tensor,
-    attack: AttackSettings,
     budgets: Sequence[float],
     *,
-    norm: str,
     metric_names: Sequence[str],
-    batch_size: int,
-    seed: int,
     grid_samples: int = 6,
-    budget_axis: str = "eps",
-    placement: str = "in_transit",
-    labels: torch.Tensor | None = None,
-    train: tuple[torch.Tensor, torch.Tensor | None] | None = None,
-    classifier=None,
-    precision: str = "fp32",
     latent_samples: int = 300,
 ) -> SweepResult:
-    """Run ``attack`` at every budget on ``images [N, C, H, W]`` through ``link``.
+    """Run the engagement's attack at every budget on ``images [N, C, H, W]`` through its link.
 
     ``budgets`` are ε (``budget_axis="eps"``; 0 is the clean link) or PSRs in
-    dB (``"psr_db"``). ``labels [N]`` and ``classifier`` feed the semantic
-    metrics; ``train`` (images, labels) the universal attack and ``class:<k>``
-    targets. ``precision="bf16"`` runs the attack's and the evaluation's passes
-    through the link under bfloat16 autocast (latents, budgets and metrics stay
+    dB (``"psr_db"``). The engagement's ``labels [N]`` and ``classifier`` feed the
+    semantic metrics; its ``train`` (images, labels) the universal attack and
+    ``class:<k>`` targets. ``precision="bf16"`` runs the attack's and the evaluation's
+    passes through the link under bfloat16 autocast (latents, budgets and metrics stay
     fp32); it pays on GPUs and CPUs with native bf16, and is measured by
     ``benchmarks/attack_throughput.py``.
     """
-    device = next(link.parameters()).device
-    autocast = speed.autocast(device, precision)
+    e = engagement
+    attack, labels, classifier, batch_size, seed, budget_axis = (
+        e.attack, e.labels, e.classifier, e.batch_size, e.seed, e.budget_axis)
+    device, autocast = e.device, e.autocast()
     metrics = [get_metric(m) for m in metric_names]
     given = {"labels": labels, "classifier": classifier}
     for m in metrics:
@@ -141,9 +130,9 @@ def sweep_attack(
     abs_delta_sum = [torch.zeros(()) for _ in budgets]  # each becomes [k]
     clean_z: list[torch.Tensor] = []
     adv_z: list[torch.Tensor] = []  # z + δ at the last budget
-    link = speed.inference_copy(link)
+    threat = e.threat()
+    link = threat.link
     uses, power_sum = 0.0, 0.0
-    threat = Threat(attack, link, norm=norm, placement=placement, budget_axis=budget_axis, train=train)
     for chunk_index, x in enumerate(images.split(batch_size)):
         x = x.to(device)
         eval_seed = derive_seed(seed, "eval", chunk_index)

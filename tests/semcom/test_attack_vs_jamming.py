@@ -5,6 +5,7 @@ import torch
 
 from channels import make_channel
 from semcom.attacks.base import make_attack
+from semcom.attacks.threats import Engagement
 from semcom.link import Link
 from semcom.study.sweep import sweep_attack
 
@@ -16,8 +17,8 @@ def _link(trained, kind, snr_db):
 
 
 def _sweep(link, images, spec):
-    return sweep_attack(link, images, spec, EPS, norm="l2", metric_names=["ssim", "psnr"],
-                        batch_size=100, seed=0, grid_samples=2)
+    return sweep_attack(Engagement(link, spec, batch_size=100), images, EPS, metric_names=["ssim", "psnr"],
+                        grid_samples=2)
 
 
 @pytest.mark.parametrize(("kind", "snr_db"), [("ideal", None), ("awgn", 20.0)])

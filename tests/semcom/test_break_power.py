@@ -10,7 +10,7 @@ from adversary import psr_to_eps
 from channels import make_channel
 from semcom.attacks.base import make_attack
 from semcom.attacks.break_power import BreakSpec, bisect_break_power, break_power_records, summarise
-from semcom.attacks.threats import Threat
+from semcom.attacks.threats import Engagement, Threat
 from semcom.link import Link
 from semcom.metrics.quality import get_metric
 from semcom.speed import inference_copy
@@ -23,7 +23,7 @@ def _link(trained, kind="ideal", snr_db=None):
 
 
 def _bisect(link, images, attack, spec=SPEC, **kw):
-    return bisect_break_power(link, images, attack, spec, norm="l2", batch_size=200, seed=0, **kw)
+    return bisect_break_power(Engagement(link, attack, norm="l2", batch_size=200, seed=0, **kw), images, spec)
 
 
 def _dense(link, images, attack, grid_db):

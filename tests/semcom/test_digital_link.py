@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from channels import make_channel
 from semcom.attacks.base import make_attack
+from semcom.attacks.threats import Engagement
 from semcom.cli import main
 from semcom.digital_link import DigitalLink
 from semcom.link import Link, build_link
@@ -75,8 +76,8 @@ def test_attacks_on_the_digital_link_spend_their_psr_in_qam_symbol_space(tiny_va
     images = test.images[:24]
     for attack in (make_attack("gaussian", label="gaussian"), make_attack("pgd", label="pgd", steps=2),
                    make_attack("blackbox", label="bb", steps=1, samples=2)):
-        result = sweep_attack(link, images, attack, [-10.0, 0.0], norm="l2", metric_names=["mse"],
-                              batch_size=24, seed=0, budget_axis="psr_db")
+        result = sweep_attack(Engagement(link, attack, batch_size=24, budget_axis="psr_db"), images, [-10.0, 0.0],
+                              metric_names=["mse"])
         assert result.psr_db == pytest.approx([-10.0, 0.0], abs=1e-3), attack.name
         assert result.channel_uses == 16 and abs(result.avg_power - 1.0) < 0.1
         assert len(result.latent_abs_diff[0]) == 32  # δ lives on the 16 QAM symbols' real view
@@ -145,8 +146,8 @@ def test_break_power_on_a_digital_link_perturbs_its_qam_symbols(tiny_vae, mnist)
     link = _digital(tiny_vae, snr_db=40.0)
     _, test = mnist
     spec = BreakSpec(thresholds=(("ssim", 0.5),), low_db=-40.0, high_db=10.0, tolerance_db=2.0)
-    result = bisect_break_power(link, test.images[:16], make_attack("gaussian", label="gaussian"), spec,
-                                norm="l2", batch_size=16, seed=0, budget_axis="psr_db")
+    jamming = Engagement(link, make_attack("gaussian", label="gaussian"), batch_size=16, budget_axis="psr_db")
+    result = bisect_break_power(jamming, test.images[:16], spec)
     psr = result.psr_db[:, 0]
     intact = psr[~np.isnan(psr)]
     assert intact.size > 0 and float(np.median(intact)) > -30.0, psr

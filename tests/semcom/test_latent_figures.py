@@ -8,6 +8,7 @@ import torch
 
 from channels import make_channel
 from semcom.attacks.base import make_attack
+from semcom.attacks.threats import Engagement
 from semcom.link import Link
 from semcom.report.latent_report import tsne_2d
 from semcom.study.sweep import sweep_attack
@@ -17,8 +18,8 @@ EPS = [0.0, 0.5, 1.5]
 
 def _sweep(trained, images, spec, **kwargs):
     link = Link(trained.model, make_channel("ideal"), scale=2**0.5 * trained.sigma_z, snr_db=None)
-    return link, sweep_attack(link, images, spec, EPS, norm="l2", metric_names=["mse"],
-                              batch_size=16, seed=0, grid_samples=1, **kwargs)
+    return link, sweep_attack(Engagement(link, spec, batch_size=16), images, EPS, metric_names=["mse"],
+                              grid_samples=1, **kwargs)
 
 
 @pytest.mark.parametrize("spec", [make_attack("gaussian", label="gaussian"),

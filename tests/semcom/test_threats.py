@@ -9,7 +9,7 @@ import torch
 from adversary import psr_db
 from channels import make_channel
 from semcom.attacks.base import make_attack
-from semcom.attacks.threats import PLACEMENTS, Threat
+from semcom.attacks.threats import PLACEMENTS, Engagement, Threat
 from semcom.link import Link
 from semcom.study.sweep import sweep_attack
 
@@ -42,10 +42,9 @@ def train_split(mnist):
 def _sweep(link, mnist, spec, budgets, *, axis="psr_db", placement="in_transit", n=200,
            metrics=("ssim", "mse"), train=None, classifier=None, seed=0):
     _, test = mnist
-    return sweep_attack(link, test.images[:n], spec, budgets, norm="l2", metric_names=list(metrics),
-                        batch_size=100, seed=seed, grid_samples=2, budget_axis=axis,
-                        placement=placement, labels=test.labels[:n], train=train,
-                        classifier=classifier)
+    engagement = Engagement(link, spec, batch_size=100, seed=seed, budget_axis=axis, placement=placement,
+                            labels=test.labels[:n], train=train, classifier=classifier)
+    return sweep_attack(engagement, test.images[:n], budgets, metric_names=list(metrics), grid_samples=2)
 
 
 @pytest.mark.parametrize("placement", PLACEMENTS)

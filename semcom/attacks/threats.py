@@ -112,6 +112,7 @@ class Threat:
         self.prototype = self._prototype()
         self.universal: dict[float, torch.Tensor] = {}
         """The universal attack's ``δ_u`` per sweep value, optimised once per link."""
+        self._training_latents: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def needs_train(self, what: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The training split; ValueError naming ``what`` needs it when there is none."""
@@ -119,9 +120,18 @@ class Threat:
             raise ValueError(f"{what} needs the training split (`train`)")
         return self.train
 
-    def latents(self, images: torch.Tensor) -> torch.Tensor:
-        """The link's transmitted latents ``[N, k]`` of ``images``."""
-        return _latents(self.link, images)
+    def training_latents(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(latents [N, k], clean outputs [N, C, H, W])`` of the training split on this link.
+
+        Encoded and decoded once per threat, however many budgets use them (the universal attack).
+        """
+        if self._training_latents is None:
+            images, _ = self.needs_train("the universal attack")
+            with torch.no_grad():
+                latents = _latents(self.link, images)
+                clean = torch.cat([self.link.receiver.decoder(b) for b in latents.split(256)])
+            self._training_latents = (latents, clean)
+        return self._training_latents
 
     def _prototype(self) -> torch.Tensor | None:
         target = getattr(self.attack, "target", None)

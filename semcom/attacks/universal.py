@@ -49,11 +49,8 @@ class UniversalAttack(AttackSettings):
     @torch.no_grad()
     def _optimise(self, threat: Threat, value: float, gen: torch.Generator) -> torch.Tensor:
         """``δ_u [k]`` optimised by PGD over minibatches of the training latents."""
-        images, _ = threat.needs_train("the universal attack")
-        link = threat.link
-        latents = threat.latents(images)  # [N, k]
-        clean = torch.cat([link.receiver.decoder(b) for b in latents.split(256)])
-        z = link.signal(latents)  # [N, d]: the transmitted signals
+        latents, clean = threat.training_latents()  # [N, k], [N, C, H, W]
+        z = threat.link.signal(latents)  # [N, d]: the transmitted signals
         if threat.budget_axis == "eps":
             eps = float(value)
         else:  # against the mean transmit power of the training latents

@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -46,8 +46,8 @@ from semcom.link import Link
 from semcom.models.trained import TrainedModel, minibatches
 from semcom.study.store import ModelStore, config_key
 
-__all__ = ["HardeningConfig", "SettingsHardeningConfig", "DEFENSES", "hardening_config", "make_defense",
-           "harden_receiver", "get_or_harden", "adversarial_decoder_step"]
+__all__ = ["HardeningConfig", "SettingsHardeningConfig", "DEFENSES", "hardening_config", "hardening_of_entry",
+           "make_defense", "harden_receiver", "get_or_harden", "adversarial_decoder_step"]
 
 log = logging.getLogger(__name__)
 defense_kinds()  # fills DEFENSES with the built-in defences
@@ -91,6 +91,18 @@ def hardening_config(kind: str, settings: dict[str, Any] | None = None, **common
     if not values:
         return HardeningConfig(kind=kind, **common)
     return SettingsHardeningConfig(kind=kind, settings=tuple(sorted(values.items())), **common)
+
+
+def hardening_of_entry(entry: Any, seed: int, settings: dict[str, Any] | None = None) -> HardeningConfig:
+    """The config of a scenario entry that fine-tunes a receiver (a defence, or paper Algorithm 1).
+
+    Every :class:`HardeningConfig` field the entry has by the same name is taken from it
+    (so a setting added to both needs no copying code), ``eps`` as 0 where the kind takes
+    none; the rest keep their defaults; ``settings`` are the defence's own.
+    """
+    names = {f.name for f in fields(HardeningConfig)} & set(type(entry).model_fields) - {"kind", "eps"}
+    common = {name: getattr(entry, name) for name in sorted(names)}
+    return hardening_config(entry.kind, settings, eps=entry.eps or 0.0, seed=seed, **common)
 
 
 def make_defense(cfg: HardeningConfig) -> Defense:

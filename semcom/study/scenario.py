@@ -154,10 +154,9 @@ class AdversarialTrainingConfig(_Frozen):
     def hardening(self, seed: int):
         """The :class:`semcom.defenses.hardening.HardeningConfig` of Algorithm 1's decoder steps
         (its fields are the model's store key: docs/design.md §7)."""
-        from semcom.defenses.hardening import hardening_config
+        from semcom.defenses.hardening import hardening_of_entry
 
-        return hardening_config(self.kind, eps=self.eps or 0.0, steps=self.steps, k=self.k, lr=self.lr,
-                                distance=self.distance, seed=seed)
+        return hardening_of_entry(self, seed)
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> AdversarialTrainingConfig:
@@ -588,10 +587,9 @@ class DefenseConfig(_Frozen):
     def hardening(self, seed: int):
         """The :class:`semcom.defenses.hardening.HardeningConfig` of this receiver's fine-tuning (its
         fields are the hardened receiver's store key; the defence's settings filled in)."""
-        from semcom.defenses.hardening import hardening_config
+        from semcom.defenses.hardening import hardening_of_entry
 
-        return hardening_config(self.kind, self.settings(), eps=self.eps or 0.0, steps=self.steps, k=self.k,
-                                epochs=self.epochs, lr=self.lr, distance=self.distance, seed=seed)
+        return hardening_of_entry(self, seed, self.settings())
 
     @property
     def name(self) -> str:

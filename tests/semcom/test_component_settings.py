@@ -139,3 +139,33 @@ def test_attack_entries_are_the_registered_classes_with_their_behaviour():
         assert cls.perturb_within is not attack_kinds()["pgd"].__mro__[1].perturb_within  # each has its own
     assert [a.name for a in adv.attacks] == ["blackbox-untargeted", "gaussian", "pgd-untargeted",
                                              "universal-untargeted"]  # the labels users see, as before
+
+
+HARDENING_KEYS = [  # config_key(asdict(entry.hardening(seed))), computed with main at 03959c5
+    ({"kind": "finetune"}, "8a2a6c324c465097"),
+    ({"kind": "adversarial", "eps": 1.0}, "ee030e13a234eb95"),
+    ({"kind": "smoothing", "sigma": 0.5, "draws": 4}, "f5de58eb83a319ba"),
+    ({"kind": "consistency", "eps": 1.0, "beta": 2.0, "epochs": 2, "lr": 1e-3}, "c38e89d3ed4d89ff"),
+    ({"kind": "pgd-matched", "eps": 2.0, "restarts": 2, "steps": 5, "k": 2, "distance": "mse"}, "a631bd9910515291"),
+    ({"kind": "noise", "eps": 2.0}, "4c7f2def20cbc3b4"),
+]
+ALGORITHM1_KEYS = [  # the same for a model entry's `adversarial` (paper Algorithm 1), seed 7
+    ({"kind": "adversarial", "eps": 0.5, "k": 2}, "539547dfb4802839"),
+    ({"kind": "finetune"}, "37c0de6912fab77e"),
+    ({"kind": "noise", "eps": 1.0, "lr": 1e-4}, "04ac565300402d94"),
+]
+
+
+@pytest.mark.parametrize(("entry", "key"), HARDENING_KEYS, ids=[e["kind"] for e, _ in HARDENING_KEYS])
+def test_hardened_receiver_keys_are_unchanged(entry, key):
+    """The defence part of a hardened receiver's store key (semcom.defenses.hardening.get_or_harden)."""
+    from semcom.study.scenario import DefenseConfig
+
+    assert config_key(asdict(DefenseConfig(**entry).hardening(3))) == key
+
+
+@pytest.mark.parametrize(("entry", "key"), ALGORITHM1_KEYS, ids=[e["kind"] for e, _ in ALGORITHM1_KEYS])
+def test_algorithm1_keys_are_unchanged(entry, key):
+    from semcom.study.scenario import AdversarialTrainingConfig
+
+    assert config_key(asdict(AdversarialTrainingConfig(**entry).hardening(7))) == key

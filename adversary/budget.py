@@ -85,23 +85,7 @@ def as_budget(
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"`{name}` must be ≥ 0 and finite; got {value}")
         return torch.full((batch_size,), value, dtype=dtype, device=device)
-    if isinstance(eps, Sequence):
-        if not all(isinstance(e, numbers.Real) and not isinstance(e, bool) for e in eps):
-            raise TypeError(f"`{name}` must be a number or a sequence of numbers; got {eps!r}")
-        eps = torch.tensor([float(e) for e in eps], dtype=torch.float64)
-    if not isinstance(eps, torch.Tensor):
-        raise TypeError(
-            f"`{name}` must be a number or a tensor of shape [B]; got {type(eps).__name__}"
-        )
-    if eps.dtype == torch.bool or eps.is_complex():
-        raise TypeError(f"`{name}` must have a real dtype; got {eps.dtype}")
-    if eps.ndim == 0:
-        eps = eps.expand(batch_size)
-    if eps.ndim != 1 or eps.shape[0] != batch_size:
-        raise ValueError(
-            f"`{name}` must be a number or have shape [B] = [{batch_size}]; "
-            f"got shape {list(eps.shape)}"
-        )
+    eps = _per_sample(eps, batch_size, name)
     eps = eps.detach()
     if not bool(torch.isfinite(eps).all()):
         raise ValueError(f"`{name}` must be finite for every sample; got {eps.tolist()}")
@@ -306,6 +290,31 @@ def _check_signal(x: object, name: str) -> None:
         raise ValueError(f"`{name}` must have shape [B, d]; got shape {list(x.shape)}")
 
 
+def _per_sample(value: object, batch_size: int, name: str) -> torch.Tensor:
+    """A tensor or a sequence of real numbers (a 0-d tensor counts as one) as a real tensor ``[B]``.
+
+    Checks type, dtype and shape only; the caller checks the values.
+    """
+    if isinstance(value, Sequence):
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            raise TypeError(f"`{name}` must be a number or a sequence of numbers; got {value!r}")
+        value = torch.tensor([float(v) for v in value], dtype=torch.float64)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"`{name}` must be a number or a tensor of shape [B]; got {type(value).__name__}"
+        )
+    if value.dtype == torch.bool or value.is_complex():
+        raise TypeError(f"`{name}` must have a real dtype; got {value.dtype}")
+    if value.ndim == 0:
+        value = value.expand(batch_size)
+    if value.ndim != 1 or value.shape[0] != batch_size:
+        raise ValueError(
+            f"`{name}` must be a number or have shape [B] = [{batch_size}]; "
+            f"got shape {list(value.shape)}"
+        )
+    return value
+
+
 def _as_db(
     value: object, batch_size: int, *, dtype: torch.dtype, device: torch.device
 ) -> torch.Tensor:
@@ -314,23 +323,7 @@ def _as_db(
         raise TypeError(f"`psr_db` must be a number or a tensor of shape [B]; got {value!r}")
     if isinstance(value, numbers.Real):
         value = torch.tensor(float(value), dtype=torch.float64)
-    elif isinstance(value, Sequence):
-        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
-            raise TypeError(f"`psr_db` must be a number or a sequence of numbers; got {value!r}")
-        value = torch.tensor([float(v) for v in value], dtype=torch.float64)
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(
-            f"`psr_db` must be a number or a tensor of shape [B]; got {type(value).__name__}"
-        )
-    if value.dtype == torch.bool or value.is_complex():
-        raise TypeError(f"`psr_db` must have a real dtype; got {value.dtype}")
-    if value.ndim == 0:
-        value = value.expand(batch_size)
-    if value.ndim != 1 or value.shape[0] != batch_size:
-        raise ValueError(
-            f"`psr_db` must be a number or have shape [B] = [{batch_size}]; "
-            f"got shape {list(value.shape)}"
-        )
+    value = _per_sample(value, batch_size, "psr_db")
     value = value.detach().to(dtype=dtype, device=device)
     if bool((torch.isnan(value) | (value == math.inf)).any()):
         raise ValueError(f"`psr_db` must be finite or -inf [dB]; got {value.tolist()}")

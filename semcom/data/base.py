@@ -104,6 +104,10 @@ class DataSpec:
         _check_optional_int("train_size", self.train_size, 1)
         _check_optional_int("test_size", self.test_size, 1)
 
+    def store_key(self) -> dict[str, object]:
+        """The data part of a trained model's store key (docs/design.md §6): name, seed, training subset."""
+        return {"name": self.name, "seed": self.seed, "train_size": self.train_size}
+
     def size_limit(self, split: str) -> int | None:
         """``train_size`` or ``test_size``, whichever belongs to ``split``."""
         return self.train_size if split == "train" else self.test_size

@@ -39,7 +39,7 @@ def test_data_part_of_store_keys_and_dumps_are_unchanged(entry, seed, key, dump,
     assert DataConfig.model_validate(cfg.model_dump(mode="json", exclude_unset=True)) == cfg
 
 
-LOADED = [  # (DataSpec keywords, split, images, the first 16 hex digits of the float32 images' sha256, first ten labels)
+LOADED = [  # (DataSpec keywords, split, images, first 16 hex digits of the images' sha256, first ten labels)
     ({"seed": 3, "train_size": 50, "test_size": 20}, "train", 50, "fef990104bd5f522", [2, 6, 6, 6, 9, 5, 5, 2, 1, 2]),
     ({"seed": 3, "train_size": 50, "test_size": 20}, "test", 20, "1480d308ba7d221f", [5, 1, 2, 0, 9, 4, 7, 8, 4, 6]),
     ({"seed": 0, "test_size": 20, "image_size": 14}, "train", 4000, "4009c875759fb002",
@@ -55,3 +55,74 @@ def test_embedded_images_loaded_are_unchanged(kwargs, split, n, digest, labels):
     assert len(data) == n
     assert hashlib.sha256(data.images.numpy().tobytes()).hexdigest()[:16] == digest
     assert data.labels[:10].tolist() == labels
+
+
+# ----------------------------------------------------------------- each data set owns its settings
+
+SCENARIO = {
+    "name": "data",
+    "models": [{"variant": "ae", "latent_dim": 4, "epochs": 1}],
+    "channels": [{"kind": "ideal"}],
+    "adversary": {"eps": [0, 1], "attacks": [{"kind": "gaussian"}]},
+}
+
+BAD_DATA = [  # (the data entry, the one line `semcom validate` prints after the file name)
+    ({"root": "/data"}, "data.root: unknown key"),  # the embedded digits read no files
+    ({"download": True}, "data.download: unknown key"),
+    ({"name": "image-folder"}, "data.root: required key is missing"),
+    ({"name": "image-folder", "root": "/faces", "download": True}, "data.download: unknown key"),
+    ({"name": "mnist", "image_size": 0}, "data.image_size: must be ≥ 1; got 0"),
+    ({"name": "celeba", "colour": "red"}, "data.colour: unknown key"),
+    ({"name": "svhn"}, "data.name: must be one of 'celeba', 'fashion-mnist', 'image-folder', 'mnist', "
+                       "'mnist-embedded'; got 'svhn'"),
+    ({"test_samples": 0}, "data.test_samples: must be ≥ 1; got 0"),
+]
+
+
+@pytest.mark.parametrize(("data", "line"), BAD_DATA, ids=[line.split(":")[0] + str(i) for i, (_, line) in
+                                                          enumerate(BAD_DATA)])
+def test_a_setting_the_data_set_does_not_take_is_one_line_naming_the_key(tmp_path, data, line):
+    import yaml
+    from click.testing import CliRunner
+
+    from semcom.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SCENARIO, "data": data}))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [f"error: {path}: {line}"]
+
+
+def test_data_entry_holds_its_data_sets_class_and_the_runtime_reads_it():
+    from semcom.data.image_folder import ImageFolder
+    from semcom.data.mnist import MNIST
+
+    cfg = DataConfig(name="mnist", root="/x", image_size=14)
+    assert type(cfg.own) is MNIST and (cfg.own.root, cfg.own.download, cfg.own.side) == ("/x", False, 14)
+    spec = cfg.spec(5)
+    assert isinstance(spec, DataSpec) and spec.own is cfg.own and (spec.seed, spec.name) == (5, "mnist")
+    assert type(DataSpec(name="image-folder", root="f").own) is ImageFolder
+    # the dump-only keys of before: every data set accepts them at their defaults (resolved scenarios)
+    assert DataConfig(root=None, download=False) == DataConfig()
+
+
+def test_image_size_reaches_the_loader_and_the_store_key():
+    """A set ``image_size`` changes the images, so it enters the store key and the dump; unset, neither
+    changes (the pinned keys above)."""
+    cfg = DataConfig(test_samples=4, image_size=14)
+    data = load_dataset(cfg.spec(0), split="test")
+    assert data.images.shape == (4, 1, 14, 14)
+    assert cfg.spec(0).store_key() == {"name": "mnist-embedded", "seed": 0, "train_size": None, "image_size": 14}
+    assert cfg.model_dump(mode="json")["image_size"] == 14
+    assert "image_size" not in DataConfig(test_samples=4).model_dump(mode="json")
+    assert DataConfig.model_validate(cfg.model_dump(mode="json")) == cfg
+
+
+def test_scenario_validate_reports_no_data_key_it_does_not_check():
+    """The Python spelling ``train_size`` belongs to :class:`DataSpec`, not to a scenario's entry."""
+    from pydantic import ValidationError
+
+    assert DataSpec(train_size=7).train_samples == 7
+    with pytest.raises(ValidationError):
+        DataConfig(train_size=7)

@@ -18,9 +18,11 @@ from pydantic import (
     Field,
     SerializationInfo,
     SerializerFunctionWrapHandler,
+    ValidationError,
     model_serializer,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
     "DATASETS",
@@ -123,6 +125,22 @@ there: every entry's dump shows them (store keys, journals, resolved scenarios s
 a data set that does not take one accepts it at that default (the form every dump has)."""
 
 
+def _validated(dataset: type[DataSet], own: dict[str, Any]) -> DataSet:
+    """``own`` validated by ``dataset``; its errors name the key (``data.root``), and a key it does
+    not take says which it takes."""
+    try:
+        return dataset.model_validate(own)
+    except ValidationError as err:
+        first = err.errors()[0]
+        if first["type"] != "extra_forbidden":
+            raise
+        takes = ", ".join(f"`{name}`" for name in dataset.model_fields) or "none"
+        unknown = PydanticCustomError("unknown_setting", f"unknown key; {dataset.name}'s settings are {{takes}}",
+                                      {"takes": takes})
+        raise ValidationError.from_exception_data(
+            err.title, [InitErrorDetails(type=unknown, loc=first["loc"], input=first["input"])]) from None
+
+
 class DataConfig(BaseModel):
     """Which images: the embedded MNIST by default (works offline).
 
@@ -156,12 +174,12 @@ class DataConfig(BaseModel):
         entry = {cls.KEY_ALIASES.get(k, k): v for k, v in entry.items()}
         name = entry.get("name", "mnist-embedded")
         dataset = DATASETS.get(name) if isinstance(name, str) else None
-        common = {k: v for k, v in entry.items() if k in cls.model_fields}
+        common = {k: v for k, v in entry.items() if k in cls.model_fields and k != "own"}
         if dataset is None:
             return common
         own = {k: v for k, v in entry.items() if k not in common
                and not (k in _KEYS_BEFORE and k not in dataset.model_fields and v == _KEYS_BEFORE[k])}
-        return {**common, "own": dataset.model_validate(own)}  # its errors name the key (`data.root`)
+        return {**common, "own": _validated(dataset, own)}
 
     @model_serializer(mode="wrap")
     def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:

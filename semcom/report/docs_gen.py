@@ -101,7 +101,7 @@ def _anchor(title: str) -> str:
 
 
 def _kind_settings() -> dict[type, Callable[[], dict[str, type[BaseModel]]]]:
-    """Entries whose keys beside ``kind`` are the settings class of the registered kind."""
+    """Entries whose keys beside ``kind`` (a data set's ``name``) are the settings class of the registered kind."""
     from channels import CHANNELS
     from semcom.attacks.base import AttackSettings, attack_kinds
     from semcom.data import DATASETS

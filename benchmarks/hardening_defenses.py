@@ -26,7 +26,7 @@ import torch
 
 from semcom.attacks.base import make_attack
 from semcom.attacks.threats import Engagement
-from semcom.data import DataSpec, load_dataset
+from semcom.data import load_dataset
 from semcom.defenses.hardening import get_or_harden, hardening_config
 from semcom.link import build_link
 from semcom.models.training import get_or_train
@@ -55,11 +55,10 @@ EPS = [0.0, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
 
 def measure(seeds, only, links, out: Path) -> dict:
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "jammed_mnist.yaml")
-    spec = DataSpec(name=sc.data.name, seed=sc.seed, train_size=sc.data.train_samples,
-                    test_size=sc.data.test_samples)
+    spec = sc.data.spec(sc.seed)  # the run's data, as the runner loads it
     train, test = load_dataset(spec, split="train"), load_dataset(spec, split="test")
     store = ModelStore(cache_dir())
-    data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
+    data_key = spec.store_key()
     base = get_or_train(train_config(sc.models[0], sc.seed), train.images, data_key, store, progress=False)
     results = json.loads(out.read_text()) if out.exists() else {}
     attack = make_attack("pgd", label="pgd")

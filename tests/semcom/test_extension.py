@@ -1,7 +1,7 @@
 """Components defined outside the semcom package register the same way and are configurable from YAML.
 
-This module (outside ``semcom``) defines a toy attack and a toy channel, each with a setting of its
-own, registers them with the decorators semcom's own components use, runs a tiny scenario that uses
+This module (outside ``semcom``) defines a toy attack, a toy channel and a toy data set, each with a
+setting of its own, registers them with the decorators semcom's own components use, runs a tiny scenario that uses
 both with non-default settings through the real CLI and runner, and checks that the settings reached
 the components and that ``semcom list``, ``semcom validate`` and the scenario reference show them.
 """
@@ -19,11 +19,15 @@ from pydantic import Field
 from channels import CHANNELS, Channel, EqualizedSettings, register_channel
 from semcom.attacks.base import ATTACKS, AttackSettings, Perturbation, register_attack
 from semcom.cli import main
+from semcom.data import DATASETS, DataSpec, ImageData, register_dataset
+from semcom.data.embedded import EmbeddedMNIST
 
 BUILT: list[float] = []
 """The ``gain`` of every toy channel built."""
 SHIFTS: list[float] = []
 """The ``shift_fraction`` of every toy attack run."""
+DIMMED: list[tuple[float, str, int]] = []
+"""``(brightness, split, images)`` of every toy data set loaded."""
 
 
 class ToyGainSettings(EqualizedSettings):
@@ -63,15 +67,29 @@ class ToyShiftAttack(AttackSettings):
         return Perturbation(threat.at_budget(delta, eps), eps)
 
 
+class ToyDimDigits(EmbeddedMNIST):
+    """Toy data set: the embedded digits, dimmed by a brightness factor."""
+
+    brightness: float = Field(1.0, gt=0, le=1)
+    """Factor the grey levels are multiplied by."""
+
+    def load(self, spec: DataSpec, split: str) -> ImageData:
+        data = super().load(spec, split)
+        DIMMED.append((self.brightness, split, len(data)))
+        return ImageData(data.images * self.brightness, data.labels, data.name, data.num_classes)
+
+
 @pytest.fixture
 def toys():
     """Register the toys for one test (the registries are global: other tests must not see them)."""
     register_channel("toy-gain")(ToyGainChannel)
     register_attack("toy-shift")(ToyShiftAttack)
+    register_dataset("toy-dim")(ToyDimDigits)
     BUILT.clear()
     SHIFTS.clear()
+    DIMMED.clear()
     yield
-    del CHANNELS["toy-gain"], ATTACKS["toy-shift"]
+    del CHANNELS["toy-gain"], ATTACKS["toy-shift"], DATASETS["toy-dim"]
 
 
 SCENARIO = {
@@ -87,6 +105,9 @@ SCENARIO = {
 }
 
 
+TOY_DATA = {"name": "toy-dim", "train_samples": 200, "test_samples": 12, "brightness": 0.5}
+
+
 def _invoke(*args):
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.output
@@ -99,12 +120,15 @@ def _write(tmp_path, doc):
 
 
 def test_outside_components_run_from_yaml_with_their_settings(toys, tmp_path):
-    scenario = _write(tmp_path, SCENARIO)
+    scenario = _write(tmp_path, {**SCENARIO, "data": TOY_DATA})
     code, output = _invoke("run", str(scenario), "--out", str(tmp_path / "run"))
     assert code == 0, output
     assert BUILT and set(BUILT) == {2.5}  # the YAML's gain, not the default 1.0
     assert SHIFTS and set(SHIFTS) == {0.25}
+    assert DIMMED == [(0.5, "train", 200), (0.5, "test", 12)]  # the YAML's brightness, once per split
     results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["scenario"]["data"] == {"name": "toy-dim", "root": None, "download": False,
+                                           "train_samples": 200, "test_samples": 12, "brightness": 0.5}
     points = results["points"]
     assert {p["attack"] for p in points} == {"toy-shift-untargeted"}
     assert {p["channel"] for p in points} == {"toy-gain"}
@@ -121,6 +145,11 @@ def test_outside_components_validate_and_refuse_bad_settings(toys, tmp_path):
     code, output = _invoke("validate", str(_write(tmp_path, bad)))
     assert code == 2 and "adversary.attacks[0].shift: unknown key; this kind's settings are `label`, " \
                           "`defenses`, `shift_fraction`" in output, output
+    code, output = _invoke("validate", str(_write(tmp_path, {**SCENARIO, "data": TOY_DATA})))
+    assert code == 0 and "ok" in output, output
+    bad = {**SCENARIO, "data": {**TOY_DATA, "brightness": 2}}
+    code, output = _invoke("validate", str(_write(tmp_path, bad)))
+    assert code == 2 and len(output.strip().splitlines()) == 1 and "data.brightness: must be ≤ 1" in output, output
 
 
 def test_outside_components_are_listed_and_documented_with_their_settings(toys):
@@ -133,7 +162,10 @@ def test_outside_components_are_listed_and_documented_with_their_settings(toys):
     assert "gain=1.0" in channel and "Toy channel" in channel
     (attack,) = [line for line in lines if line.split()[:1] == ["toy-shift"]]
     assert "shift_fraction=0.5" in attack and "constant shift" in attack
+    (data,) = [line for line in lines if line.split()[:1] == ["toy-dim"]]
+    assert "brightness=1.0" in data and "image_size=None" in data and "dimmed" in data
     text = render_scenario_reference()
+    assert "## data (name: toy-dim)" in text and "Factor the grey levels are multiplied by." in text
     assert "## channels[] (kind: toy-gain)" in text and "Amplitude gain of the toy channel." in text
     assert "## adversary.attacks[] (kind: toy-shift)" in text and "| `shift_fraction` |" in text
 

@@ -34,7 +34,7 @@ def test_tables_1_and_2(name, variants):
 
 def test_fashion_uses_its_data_and_latent_size():
     sc = _load("paper_vae_variants_fashion")
-    assert sc.data.name == "fashion-mnist" and not sc.data.download
+    assert sc.data.name == "fashion-mnist" and not sc.data.own.download
     assert {m.latent_dim for m in sc.models} == {LATENT_DIMS["fashion-mnist"]} == {30}
 
 

@@ -51,6 +51,9 @@ class TrainConfig:
     """Channel uses per source value ``k/n`` of a variant with its own nets (DeepJSCC)."""
     early_stopping: Any = None
     """An :class:`EarlyStopping`: hold out a validation share, stop when its loss stops improving."""
+    settings: tuple[tuple[str, Any], ...] = ()
+    """The variant's other settings the entry gives, ``(name, value)`` sorted by name (those of its
+    ``Settings`` beyond ``weight``, ``power`` and ``bandwidth_ratio``: a variant registered later)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class EarlyStopping:
     min_delta: float = 0.0
 
 
-_LATER_FIELDS = {"power": None, "train_channel": None, "bandwidth_ratio": None, "early_stopping": None}
+_LATER_FIELDS = {"power": None, "train_channel": None, "bandwidth_ratio": None, "early_stopping": None, "settings": ()}
 
 
 def train_spec(cfg: TrainConfig) -> dict[str, Any]:
@@ -104,7 +107,7 @@ def train_autoencoder(
 def new_autoencoder(cfg: TrainConfig, image_shape: tuple[int, ...]) -> Autoencoder:
     """The untrained built-in model of ``cfg`` (weights from torch's global generator)."""
     return Autoencoder(cfg.variant, cfg.latent_dim, tuple(image_shape), weight=cfg.weight,
-                       bandwidth_ratio=cfg.bandwidth_ratio, power=cfg.power)
+                       bandwidth_ratio=cfg.bandwidth_ratio, power=cfg.power, settings=dict(cfg.settings))
 
 
 def fit(

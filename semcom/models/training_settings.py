@@ -25,13 +25,16 @@ def train_channel(cfg) -> TrainChannel | None:
 
 
 def training_settings(m) -> dict[str, Any]:
-    """``power``, ``train_channel``, ``bandwidth_ratio``, ``early_stopping`` of model entry ``m``."""
+    """``power``, ``train_channel``, ``bandwidth_ratio``, ``early_stopping`` and the variant's other
+    ``settings`` of model entry ``m`` (a setting it does not give is ``None``)."""
     stop = m.early_stopping
+    given = m.settings()
     return {
-        "power": m.power,
+        "power": given.pop("power", None),
         "train_channel": train_channel(m.train_channel),
-        "bandwidth_ratio": m.bandwidth_ratio,
+        "bandwidth_ratio": given.pop("bandwidth_ratio", None),
         "early_stopping": None if stop is None else EarlyStopping(stop.patience, stop.val_fraction, stop.min_delta),
+        "settings": tuple(sorted((k, v) for k, v in given.items() if k != "weight")),
     }
 
 
@@ -41,17 +44,13 @@ def trained_models(sc) -> list[dict[str, Any]]:
     ``power`` is resolved (the variant's own for DeepJSCC); ``trained`` says whether semcom
     trains the model (built-ins, and plug-ins with training settings) or uses it as given.
     """
-    from semcom.models import VARIANTS
-    from semcom.study.scenario import PLUGIN_TRAINING_KEYS
-
     rows = []
     for m in sc.models:
         builtin = m.source == "builtin"
-        power = m.power or (VARIANTS[m.variant].power if builtin else None) or "sigma_z"
         channel = None if m.train_channel is None else m.train_channel.model_dump(mode="json", exclude_none=True)
-        trained = builtin or bool(m.model_fields_set & set(PLUGIN_TRAINING_KEYS))
+        trained = m.trained
         rows.append({"model": m.name, "source": m.source, "variant": m.variant if builtin else None,
-                     "power": power, "train_channel": channel, "trained": trained,
+                     "power": m.own.power, "train_channel": channel, "trained": trained,
                      "epochs": m.epochs if trained else None,
                      "early_stopping": None if m.early_stopping is None else m.early_stopping.model_dump()})
     return rows
@@ -71,7 +70,7 @@ def check_model_shapes(sc, image_shape: tuple[int, ...]) -> None:
         if m.source != "builtin" or variant is None or variant.nets is None:
             continue
         try:
-            variant.nets(tuple(image_shape), m.bandwidth_ratio)
+            variant.nets(tuple(image_shape), m.own)
         except ValueError as err:
             key = "bandwidth_ratio" if "bandwidth_ratio" in str(err) else "variant"
             raise ScenarioError(f"models[{i}].{key}: {err}") from None

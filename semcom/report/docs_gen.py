@@ -101,14 +101,21 @@ def _anchor(title: str) -> str:
 
 
 def _kind_settings() -> dict[type, Callable[[], dict[str, type[BaseModel]]]]:
-    """Entries whose keys beside ``kind`` are the settings class of the registered kind."""
+    """Entries whose keys beside ``kind`` (``variant``, ``source``) are the settings class of the registered
+    kind, by tag (``"kind: awgn"``, ``"variant: tcvae"``)."""
     from channels import CHANNELS
     from semcom.attacks.base import AttackSettings, attack_kinds
     from semcom.defenses import defense_kinds
+    from semcom.models import VARIANTS
 
-    return {S.ChannelConfig: lambda: {kind: cls.Settings for kind, cls in CHANNELS.items()},
-            S.DefenseConfig: lambda: {kind: cls.Settings for kind, cls in defense_kinds().items()},
-            AttackSettings: attack_kinds}
+    def tagged(key: str, settings: dict[str, type[BaseModel]]) -> dict[str, type[BaseModel]]:
+        return {f"{key}: {kind}": cls for kind, cls in settings.items()}
+
+    plugins = {f"source: {', '.join(S.PLUGIN_SOURCES)}": S.PluginSettings}
+    return {S.ChannelConfig: lambda: tagged("kind", {kind: cls.Settings for kind, cls in CHANNELS.items()}),
+            S.DefenseConfig: lambda: tagged("kind", {kind: cls.Settings for kind, cls in defense_kinds().items()}),
+            AttackSettings: lambda: tagged("kind", attack_kinds()),
+            S.ModelConfig: lambda: {**tagged("variant", {n: v.Settings for n, v in VARIANTS.items()}), **plugins}}
 
 
 _OWN = "own"
@@ -141,9 +148,9 @@ def _sections(root: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
                 out.append((key, sub))
                 walk(key.split(" ")[0].removesuffix("[]"), sub)
                 kinds = _kind_settings().get(sub)
-                for kind, settings in sorted(kinds().items()) if kinds else ():
+                for tag, settings in sorted(kinds().items()) if kinds else ():
                     if _fields(settings):  # a kind without settings of its own needs no section
-                        out.append((f"{key} (kind: {kind})", settings))
+                        out.append((f"{key} ({tag})", settings))
 
     walk("", root)
     return out
@@ -166,7 +173,8 @@ def _type_text(tp: Any, links: dict[type, str]) -> str:
         kinds = _kind_settings().get(members[0]) if len(members) == 1 else None
         if kinds:
             key = links[members[0]]
-            return "list of " + " / ".join(f"[{k}](#{_anchor(f'{key} (kind: {k})')})" for k in sorted(kinds()))
+            return "list of " + " / ".join(f"[{tag.partition(': ')[2]}](#{_anchor(f'{key} ({tag})')})"
+                                           for tag in sorted(kinds()))
         if len(members) > 1:
             kinds = (f"[{_kind_tag(m)}](#{_anchor(links[m])})" for m in members)
             return "list of " + " / ".join(kinds)

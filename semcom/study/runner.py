@@ -259,7 +259,7 @@ def train_config(m: ModelConfig, seed: int):
     perturbed latents (untargeted PGD at ``ε_train`` for ``kind: adversarial``).
     """
     algorithm1 = None if m.adversarial is None else m.adversarial.hardening(seed)
-    return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
+    return TrainConfig(m.variant, m.latent_dim, m.settings().get("weight"), m.epochs, m.batch_size, m.lr, seed,
                        algorithm1, **training_settings(m))
 
 

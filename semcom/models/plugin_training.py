@@ -132,16 +132,12 @@ def train_plugin(cfg, index: int, trained, spec: dict, images: torch.Tensor, sto
     """
     from semcom.models.trained import TrainedModel
     from semcom.models.training import TrainConfig, fit, train_spec, trained_sigma_z, training_meta
-    from semcom.models.training_settings import training_settings
     from semcom.study.store import config_key
 
     model = trained.model
-    settings = {**training_settings(cfg), "bandwidth_ratio": None}
-    weight = cfg.settings().get("weight")
-    tcfg = TrainConfig(f"plugin:{cfg.regularizer or 'none'}", model.latent_dim, weight, cfg.epochs,
-                       cfg.batch_size, cfg.lr, seed, None, **settings)
+    tcfg = TrainConfig.from_entry(cfg, seed, variant=f"plugin:{cfg.regularizer or 'none'}", latent_dim=model.latent_dim)
     objective = PluginObjective(model, loss=cfg.loss or "sse", regularizer=cfg.regularizer or "none",
-                                weight=weight)
+                                weight=tcfg.weight)
     full = {**spec, "kind": "plugin-trained", "train": train_spec(tcfg), "loss": cfg.loss or "sse"}
     key = config_key(full)
     entry = None if store is None else store.load(key)

@@ -1,41 +1,14 @@
-"""A scenario model entry's training settings as :class:`semcom.models.training.TrainConfig` fields.
+"""How a scenario's models are trained, for ``results.json`` and the report, and whether their nets fit the data.
 
-The settings that came with training through the channel (docs/design.md §7):
-the power normalisation, the training channel, DeepJSCC's bandwidth ratio and
-early stopping. Kept apart from :mod:`semcom.study.runner` so built-in and plug-in
-training read them the same way.
+The entry's training settings become a :class:`semcom.models.training.TrainConfig` in one place,
+:meth:`~semcom.models.training.TrainConfig.from_entry` (docs/design.md §7, §8).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from semcom.models.channel_training import TrainChannel
-from semcom.models.training import EarlyStopping
-
-__all__ = ["training_settings", "train_channel"]
-
-
-def train_channel(cfg) -> TrainChannel | None:
-    """The :class:`TrainChannel` of a scenario's ``train_channel`` entry (``None`` for none)."""
-    if cfg is None:
-        return None
-    snr_range = None if cfg.snr_range is None else (float(cfg.snr_range[0]), float(cfg.snr_range[1]))
-    return TrainChannel(cfg.kind, cfg.snr_db, snr_range, tuple(sorted(cfg.settings().items())))
-
-
-def training_settings(m) -> dict[str, Any]:
-    """``power``, ``train_channel``, ``bandwidth_ratio``, ``early_stopping`` and the variant's other
-    ``settings`` of model entry ``m`` (a setting it does not give is ``None``)."""
-    stop = m.early_stopping
-    given = m.settings()
-    return {
-        "power": given.pop("power", None),
-        "train_channel": train_channel(m.train_channel),
-        "bandwidth_ratio": given.pop("bandwidth_ratio", None),
-        "early_stopping": None if stop is None else EarlyStopping(stop.patience, stop.val_fraction, stop.min_delta),
-        "settings": tuple(sorted((k, v) for k, v in given.items() if k != "weight")),
-    }
+__all__ = ["check_model_shapes", "trained_models"]
 
 
 def trained_models(sc) -> list[dict[str, Any]]:

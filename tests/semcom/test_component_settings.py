@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import pytest
 
-from semcom.models.training_settings import train_channel
+from semcom.models.channel_training import TrainChannel
 from semcom.study.scenario import ChannelConfig, TrainChannelConfig
 from semcom.study.store import config_key
 
@@ -38,7 +38,7 @@ def test_link_part_of_hardened_receiver_keys_is_unchanged(entry, key):
 @pytest.mark.parametrize(("entry", "key", "shown"), TRAIN_KEYS, ids=[e["kind"] for e, *_ in TRAIN_KEYS])
 def test_training_channel_keys_and_results_are_unchanged(entry, key, shown):
     cfg = TrainChannelConfig(**entry)
-    assert config_key(asdict(train_channel(cfg))) == key
+    assert config_key(asdict(TrainChannel.from_entry(cfg))) == key
     assert config_key(cfg.model_dump(mode="json", exclude_none=True)) == shown
 
 

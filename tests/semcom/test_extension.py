@@ -223,3 +223,15 @@ def test_installed_packages_register_components_by_entry_point(tmp_path, monkeyp
         load_components.cache_clear()
         CHANNELS.pop("toy-entry-point", None)
         sys.modules.pop("toy_semcom_package", None)
+
+
+def test_outside_variant_settings_reach_the_train_config_and_its_store_key(toys):
+    from semcom.models.training import TrainConfig, new_autoencoder, train_spec
+    from semcom.study.scenario import ModelConfig
+    from semcom.study.store import config_key
+
+    cfg = TrainConfig.from_entry(ModelConfig(variant="toy-pull", latent_dim=4, pull=0.25), 0)
+    assert cfg.settings == (("pull", 0.25),) and new_autoencoder(cfg, (1, 28, 28)).settings.pull == 0.25
+    default = TrainConfig.from_entry(ModelConfig(variant="toy-pull", latent_dim=4), 0)
+    assert default.settings == () and "settings" not in train_spec(default)  # unset: keys as before
+    assert config_key(train_spec(cfg)) != config_key(train_spec(default))

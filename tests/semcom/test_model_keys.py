@@ -116,3 +116,25 @@ def test_model_entry_dumps_are_unchanged(label):
     assert config_key(m.model_dump(mode="json")) == ENTRY_DUMPS[label][0]
     assert config_key(m.model_dump(mode="json", exclude_unset=True)) == ENTRY_DUMPS[label][1]
     assert ModelConfig.model_validate(m.model_dump(exclude_unset=True)) == m
+
+
+def test_train_config_reads_every_field_from_the_entry_by_name():
+    """An entry that sets every training key off its default gives a TrainConfig with no field at its
+    default: no field is forgotten or copied into the wrong place (``TrainConfig.from_entry``)."""
+    from dataclasses import fields
+
+    from semcom.models.training import TrainConfig
+
+    (m,) = _scenario([{"variant": "deepjscc", "latent_dim": 7, "epochs": 4, "batch_size": 16, "lr": 0.01,
+                       "power": "per_image", "bandwidth_ratio": 0.125, "adversarial": {"eps": 1.0},
+                       "train_channel": {"kind": "awgn", "snr_db": 10}, "early_stopping": {"patience": 5}}]).models
+    cfg = TrainConfig.from_entry(m, 9)
+    at_default = [f.name for f in fields(TrainConfig) if getattr(cfg, f.name) == f.default]
+    assert at_default == ["weight", "settings"]  # deepjscc has no regulariser and no further settings
+    assert (cfg.variant, cfg.latent_dim, cfg.epochs, cfg.batch_size, cfg.lr, cfg.seed) == (
+        "deepjscc", 7, 4, 16, 0.01, 9)
+    assert (cfg.power, cfg.bandwidth_ratio, cfg.early_stopping.patience, cfg.train_channel.snr_db) == (
+        "per_image", 0.125, 5, 10.0)
+    assert cfg.adversarial == m.adversarial.hardening(9)
+    (w,) = _scenario([{"variant": "tcvae", "weight": 3}]).models
+    assert TrainConfig.from_entry(w, 0).weight == 3.0

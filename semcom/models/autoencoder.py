@@ -81,7 +81,6 @@ class Autoencoder(nn.Module):
             encoder, decoder, latent_dim = self.variant.nets(tuple(image_shape), self.settings)
         self.latent_dim = latent_dim
         self.image_shape = tuple(image_shape)
-        self.weight = getattr(self.settings, "weight", self.variant.default_weight)
         channels, size = image_shape[0], image_shape[-1]
         width = 2 * latent_dim if self.variant.stochastic else latent_dim
         self.encoder = encoder if encoder is not None else ConvEncoder(channels, size, width)

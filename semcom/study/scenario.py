@@ -323,7 +323,6 @@ class ModelConfig(_Frozen):
         return self.factory if self.source == "python" else Path(self.encoder).stem
 
 
-_TRAINING_KEYS = ("variant", "weight", "epochs", "batch_size", "lr", "adversarial")
 _BUILTIN_ONLY_KEYS = ("variant", "adversarial")
 PLUGIN_TRAINING_KEYS = ("weight", "epochs", "batch_size", "lr", "loss", "regularizer", "train_channel",
                         "early_stopping")

@@ -13,6 +13,7 @@ from torch import nn
 
 __all__ = ["RegularizerInputs", "Variant", "VariantSettings", "VARIANTS", "register_variant"]
 
+
 @dataclass(frozen=True)
 class RegularizerInputs:
     """What a regulariser may look at for one minibatch.
@@ -53,15 +54,6 @@ class Variant:
 
     def __init__(self, name: str, *, stochastic: bool, description: str) -> None:
         self.name, self.stochastic, self.description = name, stochastic, description
-
-    def default(self, setting: str) -> Any:
-        """The value of ``setting`` when a model entry leaves it unset (``Settings``' default)."""
-        return self.Settings.model_fields[setting].default
-
-    @property
-    def default_weight(self) -> float:
-        """The regulariser's weight λ (β for β-TCVAE) when unset; 1 for a variant without one."""
-        return self.default("weight") if "weight" in self.Settings.model_fields else 1.0
 
     def settings(self, values: dict[str, Any]) -> VariantSettings:
         """``Settings`` from ``values``; unset (``None``) values and keys the variant does not take are skipped.

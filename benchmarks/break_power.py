@@ -41,7 +41,8 @@ def main() -> None:
     torch.set_num_threads(2)
     spec = DataSpec(test_size=args.images)
     train, test = load_dataset(spec, split="train"), load_dataset(spec, split="test")
-    trained = get_or_train(TrainConfig("vae-kld", 10, None, 20, 64, 1e-3, 0), train.images,
+    cfg = TrainConfig(variant="vae-kld", latent_dim=10, epochs=20, batch_size=64, lr=1e-3, seed=0)
+    trained = get_or_train(cfg, train.images,
                            {"name": spec.name, "seed": spec.seed, "train_size": None}, ModelStore(cache_dir()),
                            progress=False)
     link = Link.from_trained(trained, make_channel("ideal"))

@@ -29,9 +29,8 @@ from semcom.attacks.threats import Engagement
 from semcom.data import load_dataset
 from semcom.defenses.hardening import get_or_harden, hardening_config
 from semcom.link import build_link
-from semcom.models.training import get_or_train
+from semcom.models.training import TrainConfig, get_or_train
 from semcom.paths import cache_dir
-from semcom.study.runner import train_config
 from semcom.study.scenario import ChannelConfig, load_scenario
 from semcom.study.store import ModelStore
 from semcom.study.sweep import derive_seed, sweep_attack
@@ -59,7 +58,7 @@ def measure(seeds, only, links, out: Path) -> dict:
     train, test = load_dataset(spec, split="train"), load_dataset(spec, split="test")
     store = ModelStore(cache_dir())
     data_key = spec.store_key()
-    base = get_or_train(train_config(sc.models[0], sc.seed), train.images, data_key, store, progress=False)
+    base = get_or_train(TrainConfig.from_entry(sc.models[0], sc.seed), train.images, data_key, store, progress=False)
     results = json.loads(out.read_text()) if out.exists() else {}
     attack = make_attack("pgd", label="pgd")
     plan = [(label, link_name, seed) for link_name in links for seed in seeds for label in DEFENSES

@@ -196,7 +196,7 @@ def list_registries() -> None:
 
     load_components()  # installed packages' components (entry points) are listed too
     sections = {
-        "models": {n: v.description for n, v in VARIANTS.items()},
+        "models": {n: v.description + _settings_text(v.Settings) for n, v in VARIANTS.items()},
         "datasets": {n: _first_line(d) + _settings_text(d) for n, d in DATASETS.items()},
         "channels": {n: _channel_line(c) for n, c in CHANNELS.items()},
         "defenses": {n: d.description + _settings_text(d.Settings) for n, d in defense_kinds().items()},

@@ -135,8 +135,9 @@ def _validated(dataset: type[DataSet], own: dict[str, Any]) -> DataSet:
         if first["type"] != "extra_forbidden":
             raise
         takes = ", ".join(f"`{name}`" for name in dataset.model_fields) or "none"
-        unknown = PydanticCustomError("unknown_setting", f"unknown key; {dataset.name}'s settings are {{takes}}",
-                                      {"takes": takes})
+        what = f"the {dataset.name} data set's"
+        unknown = PydanticCustomError("unknown_setting", "unknown key; {what} settings are {takes}",
+                                      {"takes": takes, "what": what})
         raise ValidationError.from_exception_data(
             err.title, [InitErrorDetails(type=unknown, loc=first["loc"], input=first["input"])]) from None
 

@@ -1,6 +1,6 @@
-"""Autoencoder models: conv nets, the variant registry, and the Autoencoder class."""
+"""Autoencoder models: conv nets, the variant registry (:mod:`semcom.models.variants`), and the Autoencoder class."""
 
-from semcom.models import variants as _variants  # noqa: F401  (fills VARIANTS)
-from semcom.models.autoencoder import VARIANTS, AEOutput, Autoencoder, Variant, register_variant
+from semcom.models.autoencoder import AEOutput, Autoencoder
+from semcom.models.variants import VARIANTS, Variant, VariantSettings, register_variant
 
-__all__ = ["AEOutput", "Autoencoder", "Variant", "VARIANTS", "register_variant"]
+__all__ = ["AEOutput", "Autoencoder", "Variant", "VariantSettings", "VARIANTS", "register_variant"]

@@ -1,4 +1,4 @@
-"""Generative autoencoders: one class, variants chosen from a registry.
+"""Generative autoencoders: one class, variants chosen from a registry (:mod:`semcom.models.variants`).
 
 A variant fixes whether the encoder is variational (outputs mean and
 log-variance, samples with the reparameterisation trick) or deterministic,
@@ -7,69 +7,17 @@ and which regulariser pulls the latent towards N(0, I) (paper §2.1–2.2, §4.2
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
 from semcom.models.nets import ConvDecoder, ConvEncoder
+from semcom.models.variants.base import VARIANTS, RegularizerInputs
 
-__all__ = ["AEOutput", "Autoencoder", "POWER_NORMALISATIONS", "RegularizerInputs", "Variant", "VARIANTS",
-           "register_variant"]
-
-
-@dataclass(frozen=True)
-class RegularizerInputs:
-    """What a regulariser may look at for one minibatch.
-
-    ``z``, ``mu`` and ``logvar`` are ``[B, latent_dim]``; for deterministic
-    encoders ``mu is z`` and ``logvar`` is ``None``.
-    """
-
-    z: torch.Tensor
-    mu: torch.Tensor
-    logvar: torch.Tensor | None
-    dataset_size: int
-    generator: torch.Generator | None
-
-
-Regularizer = Callable[[RegularizerInputs, float], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A model family: encoder kind, regulariser, default weight λ (or β)."""
-
-    name: str
-    stochastic: bool
-    regularizer: Regularizer | None
-    default_weight: float
-    description: str
-    nets: Callable[..., tuple[nn.Module, nn.Module, int]] | None = None
-    """``nets(image_shape, bandwidth_ratio) -> (encoder, decoder, k)`` replacing the paper's conv
-    nets (DeepJSCC); ``None``: :class:`ConvEncoder` / :class:`ConvDecoder`."""
-    power: str | None = None
-    """The power normalisation the variant requires (``"per_image"`` for DeepJSCC); ``None``: any."""
-
-
-VARIANTS: dict[str, Variant] = {}
-
-POWER_NORMALISATIONS = ("sigma_z", "per_image")
-"""The transmitter's power normalisations (docs/design.md §3 and §7)."""
-
-
-def register_variant(
-    name: str, *, stochastic: bool, default_weight: float = 1.0, description: str = "",
-    nets: Callable[..., tuple[nn.Module, nn.Module, int]] | None = None, power: str | None = None,
-) -> Callable[[Regularizer | None], Regularizer | None]:
-    """Decorator adding a regulariser ``f(inputs, weight) -> scalar`` as variant ``name``."""
-
-    def decorate(fn: Regularizer | None) -> Regularizer | None:
-        VARIANTS[name] = Variant(name, stochastic, fn, default_weight, description, nets, power)
-        return fn
-
-    return decorate
+__all__ = ["AEOutput", "Autoencoder"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +37,7 @@ class Autoencoder(nn.Module):
     """The paper's conv autoencoder with a registered variant's objective.
 
     Args:
-        variant: a name in :data:`VARIANTS` (``semcom list`` shows them).
+        variant: a name in :data:`semcom.models.VARIANTS` (``semcom list`` shows them).
         latent_dim: size of the latent code (10 MNIST, 30 Fashion-MNIST, 128 CelebA).
         image_shape: ``(C, H, W)`` with ``H == W`` in {28, 64}.
         weight: the regulariser's weight λ (β for β-TCVAE); the variant's default if None.
@@ -99,7 +47,11 @@ class Autoencoder(nn.Module):
             nets (DeepJSCC), which then fix ``latent_dim`` (``latent_dim`` is ignored).
         power: the transmitter's power normalisation, ``"sigma_z"`` (the fixed ``√2·σ_z``)
             or ``"per_image"`` (:class:`channels.PerImagePower`, docs/design.md §7);
-            :func:`semcom.link.transceiver` reads it.
+            :func:`semcom.link.transceiver` reads it. The variant's default if None.
+        settings: the variant's other settings (its ``Settings`` fields) by name.
+
+    ``weight``, ``bandwidth_ratio`` and ``power`` apply where the variant's ``Settings`` has them
+    (a variant without a regulariser ignores ``weight``); ``self.settings`` holds the result.
     """
 
     def __init__(
@@ -113,6 +65,7 @@ class Autoencoder(nn.Module):
         decoder: nn.Module | None = None,
         bandwidth_ratio: float | None = None,
         power: str | None = None,
+        settings: Mapping[str, Any] = (),
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -121,16 +74,13 @@ class Autoencoder(nn.Module):
         if latent_dim < 1:
             raise ValueError(f"`latent_dim` must be ≥ 1; got {latent_dim}")
         self.variant = VARIANTS[variant]
-        self.power = power or self.variant.power or "sigma_z"
-        if self.power not in POWER_NORMALISATIONS:
-            raise ValueError(f"`power` must be one of {POWER_NORMALISATIONS}; got {self.power!r}")
-        if self.variant.power is not None and self.power != self.variant.power:
-            raise ValueError(f"the {variant} variant takes `power: {self.variant.power}` only; got {self.power!r}")
+        self.settings = self.variant.settings(
+            {"weight": weight, "bandwidth_ratio": bandwidth_ratio, "power": power, **dict(settings)})
+        self.power = self.settings.power
         if self.variant.nets is not None and encoder is None and decoder is None:
-            encoder, decoder, latent_dim = self.variant.nets(tuple(image_shape), bandwidth_ratio)
+            encoder, decoder, latent_dim = self.variant.nets(tuple(image_shape), self.settings)
         self.latent_dim = latent_dim
         self.image_shape = tuple(image_shape)
-        self.weight = self.variant.default_weight if weight is None else float(weight)
         channels, size = image_shape[0], image_shape[-1]
         width = 2 * latent_dim if self.variant.stochastic else latent_dim
         self.encoder = encoder if encoder is not None else ConvEncoder(channels, size, width)
@@ -167,7 +117,7 @@ class Autoencoder(nn.Module):
         recon_loss = (recon - x).pow(2).flatten(1).sum(1).mean()
         reg = self.variant.regularizer
         reg_loss = (
-            reg(RegularizerInputs(z, mu, logvar, dataset_size, generator), self.weight)
+            reg(RegularizerInputs(z, mu, logvar, dataset_size, generator), self.settings)
             if reg is not None
             else recon_loss.new_zeros(())
         )

@@ -44,6 +44,13 @@ class TrainChannel:
     snr_range: tuple[float, float] | None = None
     settings: tuple[tuple[str, Any], ...] = ()
 
+    @classmethod
+    def from_entry(cls, cfg: Any) -> TrainChannel:
+        """The training channel of a model entry's ``train_channel`` (a
+        :class:`semcom.study.scenario.TrainChannelConfig`): the settings it gives, sorted by name."""
+        snr_range = None if cfg.snr_range is None else (float(cfg.snr_range[0]), float(cfg.snr_range[1]))
+        return cls(cfg.kind, cfg.snr_db, snr_range, tuple(sorted(cfg.settings().items())))
+
 
 class _Deliver:
     """``z [B, k] ↦ ẑ [B, k]``: normalise, map, channel, equalise, de-map (the link's chain)."""

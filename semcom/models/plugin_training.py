@@ -24,7 +24,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from semcom.models.autoencoder import VARIANTS, AEOutput, RegularizerInputs, _reparameterise
+from semcom.models.autoencoder import AEOutput, _reparameterise
+from semcom.models.variants.base import VARIANTS, RegularizerInputs
 
 __all__ = ["RECON_LOSSES", "TrainableError", "objective_variant", "PluginObjective", "check_trainable"]
 
@@ -70,7 +71,7 @@ class PluginObjective(nn.Module):
         name = objective_variant(self.posterior, regularizer)
         variant = VARIANTS[name] if name else None
         self.reg = variant.regularizer if variant else None
-        self.weight = (variant.default_weight if variant else 1.0) if weight is None else float(weight)
+        self.settings = variant.settings({"weight": weight}) if variant else None
         self.recon = RECON_LOSSES[loss]
 
     def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -86,7 +87,7 @@ class PluginObjective(nn.Module):
         z = mu if logvar is None else _reparameterise(mu, logvar, generator)
         recon = self.model.decoder(z if deliver is None else deliver(z))
         recon_loss = self.recon(recon, x)
-        reg_loss = (self.reg(RegularizerInputs(z, mu, logvar, dataset_size, generator), self.weight)
+        reg_loss = (self.reg(RegularizerInputs(z, mu, logvar, dataset_size, generator), self.settings)
                     if self.reg is not None else recon_loss.new_zeros(()))
         return AEOutput(recon_loss + reg_loss, recon_loss, reg_loss, recon, z, mu, logvar)
 
@@ -131,15 +132,12 @@ def train_plugin(cfg, index: int, trained, spec: dict, images: torch.Tensor, sto
     """
     from semcom.models.trained import TrainedModel
     from semcom.models.training import TrainConfig, fit, train_spec, trained_sigma_z, training_meta
-    from semcom.models.training_settings import training_settings
     from semcom.study.store import config_key
 
     model = trained.model
-    settings = {**training_settings(cfg), "bandwidth_ratio": None}
-    tcfg = TrainConfig(f"plugin:{cfg.regularizer or 'none'}", model.latent_dim, cfg.weight, cfg.epochs,
-                       cfg.batch_size, cfg.lr, seed, None, **settings)
+    tcfg = TrainConfig.from_entry(cfg, seed, variant=f"plugin:{cfg.regularizer or 'none'}", latent_dim=model.latent_dim)
     objective = PluginObjective(model, loss=cfg.loss or "sse", regularizer=cfg.regularizer or "none",
-                                weight=cfg.weight)
+                                weight=tcfg.weight)
     full = {**spec, "kind": "plugin-trained", "train": train_spec(tcfg), "loss": cfg.loss or "sse"}
     key = config_key(full)
     entry = None if store is None else store.load(key)

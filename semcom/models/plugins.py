@@ -39,7 +39,6 @@ from semcom.models.factory_trust import FACTORY_MARK, entry_point_factories, fac
 from semcom.models.model_files import FixedMode, load_exported, load_torchscript
 from semcom.models.trained import TrainedModel
 from semcom.models.training import latent_rms, trained_sigma_z
-from semcom.study.scenario import PLUGIN_TRAINING_KEYS
 from semcom.study.store import config_key
 
 __all__ = ["ENCODER_OUTPUTS", "SOURCES", "PluginError", "PluginModel", "check_factories",
@@ -354,10 +353,10 @@ def load_plugin(cfg, index: int, images: torch.Tensor, data_key: dict[str, Any],
             "data": data_key}
     try:
         trained = plug_in(encoder, decoder, images, encoder_output=output, latent_dim=k,
-                          key=config_key(spec), meta=spec, device=device, power=cfg.power or "sigma_z")
+                          key=config_key(spec), meta=spec, device=device, power=cfg.own.power)
     except (TypeError, ValueError) as err:
         raise PluginError(f"{where}: {err}") from None
-    if not cfg.model_fields_set & set(PLUGIN_TRAINING_KEYS):
+    if not cfg.trained:
         return trained  # used as given
     from semcom.models.plugin_training import TrainableError, train_plugin
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -51,6 +51,33 @@ class TrainConfig:
     """Channel uses per source value ``k/n`` of a variant with its own nets (DeepJSCC)."""
     early_stopping: Any = None
     """An :class:`EarlyStopping`: hold out a validation share, stop when its loss stops improving."""
+    settings: tuple[tuple[str, Any], ...] = ()
+    """The variant's other settings the entry gives, ``(name, value)`` sorted by name (those of its
+    ``Settings`` beyond ``weight``, ``power`` and ``bandwidth_ratio``: a variant registered later)."""
+
+    @classmethod
+    def from_entry(cls, m: Any, seed: int, **fixed: Any) -> TrainConfig:
+        """The config of scenario model entry ``m`` (a :class:`semcom.study.scenario.ModelConfig`) at ``seed``.
+
+        Each field is read by name: the entry's key of that name (``variant``, ``latent_dim``,
+        ``epochs``, …), else its variant's (or plug-in's) setting of that name (``weight``, ``power``,
+        ``bandwidth_ratio``), left at ``None`` when the entry does not give it, so store keys stay as
+        they were (docs/design.md §8); the variant's other given settings go to ``settings``.
+        ``adversarial`` (paper Algorithm 1) becomes its :class:`HardeningConfig`, ``train_channel`` and
+        ``early_stopping`` their dataclasses. ``fixed`` sets fields outright (a trained plug-in's
+        ``variant`` and ``latent_dim``).
+        """
+        from semcom.models.channel_training import TrainChannel
+
+        given, keys = m.settings(), type(m).model_fields
+        values = {f.name: getattr(m, f.name) if f.name in keys else given.pop(f.name)
+                  for f in fields(cls) if f.name in keys or f.name in given}
+        adv, channel, stop = m.adversarial, m.train_channel, m.early_stopping
+        values.update(seed=seed, settings=tuple(sorted(given.items())),
+                      adversarial=None if adv is None else adv.hardening(seed),
+                      train_channel=None if channel is None else TrainChannel.from_entry(channel),
+                      early_stopping=None if stop is None else EarlyStopping(**stop.model_dump()))
+        return cls(**{**values, **fixed})
 
 
 @dataclass(frozen=True)
@@ -65,7 +92,7 @@ class EarlyStopping:
     min_delta: float = 0.0
 
 
-_LATER_FIELDS = {"power": None, "train_channel": None, "bandwidth_ratio": None, "early_stopping": None}
+_LATER_FIELDS = {"power": None, "train_channel": None, "bandwidth_ratio": None, "early_stopping": None, "settings": ()}
 
 
 def train_spec(cfg: TrainConfig) -> dict[str, Any]:
@@ -104,7 +131,7 @@ def train_autoencoder(
 def new_autoencoder(cfg: TrainConfig, image_shape: tuple[int, ...]) -> Autoencoder:
     """The untrained built-in model of ``cfg`` (weights from torch's global generator)."""
     return Autoencoder(cfg.variant, cfg.latent_dim, tuple(image_shape), weight=cfg.weight,
-                       bandwidth_ratio=cfg.bandwidth_ratio, power=cfg.power)
+                       bandwidth_ratio=cfg.bandwidth_ratio, power=cfg.power, settings=dict(cfg.settings))
 
 
 def fit(

@@ -1,38 +1,14 @@
-"""A scenario model entry's training settings as :class:`semcom.models.training.TrainConfig` fields.
+"""How a scenario's models are trained, for ``results.json`` and the report, and whether their nets fit the data.
 
-The settings that came with training through the channel (docs/design.md §7):
-the power normalisation, the training channel, DeepJSCC's bandwidth ratio and
-early stopping. Kept apart from :mod:`semcom.study.runner` so built-in and plug-in
-training read them the same way.
+The entry's training settings become a :class:`semcom.models.training.TrainConfig` in one place,
+:meth:`~semcom.models.training.TrainConfig.from_entry` (docs/design.md §7, §8).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from semcom.models.channel_training import TrainChannel
-from semcom.models.training import EarlyStopping
-
-__all__ = ["training_settings", "train_channel"]
-
-
-def train_channel(cfg) -> TrainChannel | None:
-    """The :class:`TrainChannel` of a scenario's ``train_channel`` entry (``None`` for none)."""
-    if cfg is None:
-        return None
-    snr_range = None if cfg.snr_range is None else (float(cfg.snr_range[0]), float(cfg.snr_range[1]))
-    return TrainChannel(cfg.kind, cfg.snr_db, snr_range, tuple(sorted(cfg.settings().items())))
-
-
-def training_settings(m) -> dict[str, Any]:
-    """``power``, ``train_channel``, ``bandwidth_ratio``, ``early_stopping`` of model entry ``m``."""
-    stop = m.early_stopping
-    return {
-        "power": m.power,
-        "train_channel": train_channel(m.train_channel),
-        "bandwidth_ratio": m.bandwidth_ratio,
-        "early_stopping": None if stop is None else EarlyStopping(stop.patience, stop.val_fraction, stop.min_delta),
-    }
+__all__ = ["check_model_shapes", "trained_models"]
 
 
 def trained_models(sc) -> list[dict[str, Any]]:
@@ -41,17 +17,13 @@ def trained_models(sc) -> list[dict[str, Any]]:
     ``power`` is resolved (the variant's own for DeepJSCC); ``trained`` says whether semcom
     trains the model (built-ins, and plug-ins with training settings) or uses it as given.
     """
-    from semcom.models import VARIANTS
-    from semcom.study.scenario import PLUGIN_TRAINING_KEYS
-
     rows = []
     for m in sc.models:
         builtin = m.source == "builtin"
-        power = m.power or (VARIANTS[m.variant].power if builtin else None) or "sigma_z"
         channel = None if m.train_channel is None else m.train_channel.model_dump(mode="json", exclude_none=True)
-        trained = builtin or bool(m.model_fields_set & set(PLUGIN_TRAINING_KEYS))
+        trained = m.trained
         rows.append({"model": m.name, "source": m.source, "variant": m.variant if builtin else None,
-                     "power": power, "train_channel": channel, "trained": trained,
+                     "power": m.own.power, "train_channel": channel, "trained": trained,
                      "epochs": m.epochs if trained else None,
                      "early_stopping": None if m.early_stopping is None else m.early_stopping.model_dump()})
     return rows
@@ -71,7 +43,7 @@ def check_model_shapes(sc, image_shape: tuple[int, ...]) -> None:
         if m.source != "builtin" or variant is None or variant.nets is None:
             continue
         try:
-            variant.nets(tuple(image_shape), m.bandwidth_ratio)
+            variant.nets(tuple(image_shape), m.own)
         except ValueError as err:
             key = "bandwidth_ratio" if "bandwidth_ratio" in str(err) else "variant"
             raise ScenarioError(f"models[{i}].{key}: {err}") from None

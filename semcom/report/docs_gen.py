@@ -101,20 +101,23 @@ def _anchor(title: str) -> str:
 
 
 def _kind_settings() -> dict[type, Callable[[], dict[str, type[BaseModel]]]]:
-    """Entries whose keys beside ``kind`` (a data set's ``name``) are the settings class of the registered kind."""
+    """Entries whose keys beside ``kind`` (``variant``, ``source``, a data set's ``name``) are the settings
+    class of the registered kind, by tag (``"kind: awgn"``, ``"variant: tcvae"``, ``"name: mnist"``)."""
     from channels import CHANNELS
     from semcom.attacks.base import AttackSettings, attack_kinds
     from semcom.data import DATASETS
     from semcom.defenses import defense_kinds
+    from semcom.models import VARIANTS
 
-    return {S.ChannelConfig: lambda: {kind: cls.Settings for kind, cls in CHANNELS.items()},
-            S.DefenseConfig: lambda: {kind: cls.Settings for kind, cls in defense_kinds().items()},
-            AttackSettings: attack_kinds,
-            S.DataConfig: lambda: dict(DATASETS)}
+    def tagged(key: str, settings: dict[str, type[BaseModel]]) -> dict[str, type[BaseModel]]:
+        return {f"{key}: {kind}": cls for kind, cls in settings.items()}
 
-
-_DISPATCH_KEY = {S.DataConfig: "name"}
-"""The key that picks an entry's settings class where it is not ``kind`` (a data set's ``name``)."""
+    plugins = {f"source: {', '.join(S.PLUGIN_SOURCES)}": S.PluginSettings}
+    return {S.ChannelConfig: lambda: tagged("kind", {kind: cls.Settings for kind, cls in CHANNELS.items()}),
+            S.DefenseConfig: lambda: tagged("kind", {kind: cls.Settings for kind, cls in defense_kinds().items()}),
+            AttackSettings: lambda: tagged("kind", attack_kinds()),
+            S.ModelConfig: lambda: {**tagged("variant", {n: v.Settings for n, v in VARIANTS.items()}), **plugins},
+            S.DataConfig: lambda: tagged("name", dict(DATASETS))}
 
 
 _OWN = "own"
@@ -147,9 +150,9 @@ def _sections(root: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
                 out.append((key, sub))
                 walk(key.split(" ")[0].removesuffix("[]"), sub)
                 kinds = _kind_settings().get(sub)
-                for kind, settings in sorted(kinds().items()) if kinds else ():
+                for tag, settings in sorted(kinds().items()) if kinds else ():
                     if _fields(settings):  # a kind without settings of its own needs no section
-                        out.append((f"{key} ({_DISPATCH_KEY.get(sub, 'kind')}: {kind})", settings))
+                        out.append((f"{key} ({tag})", settings))
 
     walk("", root)
     return out
@@ -172,7 +175,8 @@ def _type_text(tp: Any, links: dict[type, str]) -> str:
         kinds = _kind_settings().get(members[0]) if len(members) == 1 else None
         if kinds:
             key = links[members[0]]
-            return "list of " + " / ".join(f"[{k}](#{_anchor(f'{key} (kind: {k})')})" for k in sorted(kinds()))
+            return "list of " + " / ".join(f"[{tag.partition(': ')[2]}](#{_anchor(f'{key} ({tag})')})"
+                                           for tag in sorted(kinds()))
         if len(members) > 1:
             kinds = (f"[{_kind_tag(m)}](#{_anchor(links[m])})" for m in members)
             return "list of " + " / ".join(kinds)

@@ -38,7 +38,7 @@ from semcom.link_resources import link_records
 from semcom.metrics.quality import aaddc, get_metric, unavailable_metrics
 from semcom.metrics.robustness import hardening_table, robustness_table
 from semcom.models.training import TrainConfig, train_spec
-from semcom.models.training_settings import check_model_shapes, trained_models, training_settings
+from semcom.models.training_settings import check_model_shapes, trained_models
 from semcom.report.gap import equal_damage_table
 from semcom.study.break_power_config import covers, receiver_selected
 from semcom.study.executors import Executor, InProcessExecutor, JobEnv
@@ -47,12 +47,11 @@ from semcom.study.replicates import add_replicates, mean_entries, replicate_scen
 from semcom.study.results import Results
 from semcom.study.run_files import point_files_intact
 from semcom.study.run_lock import LOCK_NAME, RunFolderLock
-from semcom.study.scenario import ModelConfig, Scenario, ScenarioError
+from semcom.study.scenario import Scenario, ScenarioError
 from semcom.study.store import ModelStore, atomic_write_bytes, atomic_write_text, config_key
 from semcom.study.sweep import SweepResult, derive_seed
 
-__all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "train_config",
-           "SCHEMA_VERSION"]
+__all__ = ["RunFolderError", "RunExistsError", "GridPoint", "run_scenario", "grid", "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -229,7 +228,7 @@ def _plan(sc: Scenario, todo: list[tuple], data_key: dict, plugins: dict[str, An
         model = f"model:{m.name}"
         if m.name not in plugins:
             model += f"@r{point.replicate}" if point.replicate else ""
-            cfg = train_config(m, sc.seed)
+            cfg = TrainConfig.from_entry(m, sc.seed)
             plan.models[model] = f"train:{config_key(train_spec(cfg))}"
             plan.train[plan.models[model]] = TrainJob(cfg, data_key)
         receiver = model
@@ -249,18 +248,6 @@ def _run_phase(executor: Executor, jobs: dict[str, Any], shared: dict, env: JobE
     """Run ``jobs`` (by name) and return their results by the same names."""
     names = list(jobs)
     return {names[i]: result for i, result in executor.map([jobs[n] for n in names], shared, env)}
-
-
-def train_config(m: ModelConfig, seed: int):
-    """The :class:`~semcom.models.training.TrainConfig` of a scenario's model entry.
-
-    ``m.adversarial`` turns on latent adversarial training during training
-    (paper Algorithm 1): after each minibatch step, decoder-only steps on
-    perturbed latents (untargeted PGD at ``ε_train`` for ``kind: adversarial``).
-    """
-    algorithm1 = None if m.adversarial is None else m.adversarial.hardening(seed)
-    return TrainConfig(m.variant, m.latent_dim, m.weight, m.epochs, m.batch_size, m.lr, seed,
-                       algorithm1, **training_settings(m))
 
 
 def _unavailable(sc: Scenario) -> dict[str, str]:

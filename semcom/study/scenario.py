@@ -9,6 +9,7 @@ the key path, e.g. ``scenarios/x.yaml: adversary.attacks[1].steps: must be
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -140,6 +141,17 @@ class AdversarialTrainingConfig(_Frozen):
         return self
 
 
+class PluginSettings(_Frozen):
+    """The settings a plug-in model entry (``source`` python, exported or torchscript) gives beside its source."""
+
+    weight: float | None = Field(None, ge=0)
+    """Trained plug-ins: weight of the ``regularizer`` (default 1 for ``kld``, 100 for ``mmd``/``swt``)."""
+    power: Literal["sigma_z", "per_image"] = "sigma_z"
+    """The transmitter's power normalisation (docs/design.md §7): ``sigma_z``, the fixed ``√2·σ_z`` of the
+    latents, or ``per_image`` (each image's symbols have average power 1). Recorded with the model and
+    shown in the report."""
+
+
 class ModelConfig(_Frozen):
     """One autoencoder to attack: a built-in variant, or a plug-in model of yours.
 
@@ -149,9 +161,11 @@ class ModelConfig(_Frozen):
     unless their entry gives training settings (``epochs``, ``batch_size``,
     ``lr``, ``loss``, ``regularizer``, ``weight``, ``train_channel``,
     ``early_stopping``): then semcom trains (a factory's fresh modules) or
-    fine-tunes them like a built-in model and stores the result. ``variant``,
-    ``adversarial`` and ``bandwidth_ratio`` are for built-in models only. Their
-    receivers can be hardened (``defenses``). See ``docs/api.md``.
+    fine-tunes them like a built-in model and stores the result. ``variant`` and
+    ``adversarial`` are for built-in models only. Their receivers can be hardened
+    (``defenses``). See ``docs/api.md``. The remaining keys are the settings of the
+    variant (its ``Settings`` class in :mod:`semcom.models.variants`, listed below per
+    variant), or a plug-in's (``weight``, ``power``).
     """
 
     label: str | None = None
@@ -164,9 +178,6 @@ class ModelConfig(_Frozen):
     """Built-in model family (``semcom list`` shows them)."""
     latent_dim: int = Field(10, ge=1, le=4096)
     """Latent size ``k``. Plug-ins: inferred from the encoder's output, checked when given."""
-    weight: float | None = Field(None, ge=0)
-    """Regulariser weight λ (β for ``tcvae``); the variant's (or the plug-in ``regularizer``'s)
-    default when unset."""
     epochs: int = Field(20, ge=1, le=LIMITS["epochs"])
     """Training epochs (a plug-in is trained only when a training setting is given)."""
     batch_size: int = Field(64, ge=1, le=4096)
@@ -192,16 +203,8 @@ class ModelConfig(_Frozen):
     the mean is transmitted). Default: the factory's metadata, else ``latent``."""
     adversarial: AdversarialTrainingConfig | None = None
     """Built-in only: latent adversarial training during training (paper Algorithm 1)."""
-    power: Literal["sigma_z", "per_image"] | None = None
-    """The transmitter's power normalisation (docs/design.md §7): ``sigma_z``, the fixed
-    ``√2·σ_z`` of the training latents, or ``per_image``, DeepJSCC's per-image average-power
-    constraint (each image's symbols have average power 1). Default: ``per_image`` for
-    ``deepjscc``, else ``sigma_z``. Recorded with the model and shown in the report."""
     train_channel: TrainChannelConfig | None = None
     """Train through this channel, end to end (docs/design.md §7); unset: no channel in training."""
-    bandwidth_ratio: float | None = Field(None, gt=0, le=1)
-    """``deepjscc`` only: bandwidth ratio ``k/n``, complex channel uses per source value
-    (``n = C·H·W``); ``32·C·k/n`` must be a whole number. Default 1/16. It fixes the latent size."""
     early_stopping: EarlyStoppingConfig | None = None
     """Hold out a validation share, show its loss per epoch and stop training when it stops
     improving (the best epoch's weights are kept); unset: train all ``epochs``."""
@@ -212,6 +215,25 @@ class ModelConfig(_Frozen):
     """Trained ``python`` plug-ins: latent regulariser with weight ``weight`` (default 1 for
     ``kld``, 100 for ``mmd``/``swt``): KL to N(0, I) needs a ``posterior`` encoder; MMD and
     Shapiro–Wilk act on the (sampled) latent. Default ``none``."""
+    own: SerializeAsAny[BaseModel]
+    """The variant's own settings (its registered ``Settings`` class), or a plug-in's
+    (:class:`PluginSettings`), given beside ``variant``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _variant_settings(cls, entry: Any) -> Any:
+        if not isinstance(entry, dict) or isinstance(entry.get("own"), BaseModel):
+            return entry
+        settings, what = _model_settings(entry)
+        return _split_settings(entry, set(cls.model_fields) - {"own"}, settings, what)
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("own", None)
+        data.update(flat_settings(self.own, info, _MODEL_KEYS_BEFORE))
+        order = _model_key_order()  # each flat key where the one flat schema had it; new settings last
+        return dict(sorted(data.items(), key=lambda item: order.get(item[0], len(order))))
 
     @field_validator("factory")
     @classmethod
@@ -229,7 +251,7 @@ class ModelConfig(_Frozen):
 
     @model_validator(mode="after")
     def _keys_fit_source(self) -> ModelConfig:
-        given = self.model_fields_set
+        given = self.given
         plugin_keys = {"python": {"factory", "factory_kwargs"}, "files": {"encoder", "decoder"}}
         if self.source == "builtin":
             wrong = sorted(given & {*plugin_keys["python"], *plugin_keys["files"],
@@ -237,7 +259,6 @@ class ModelConfig(_Frozen):
             if wrong:
                 raise ValueError(f"`{wrong[0]}` is for plug-in models; set `source` to python, "
                                  "exported or torchscript")
-            _check_variant_settings(self)
             return self
         builtin_only = sorted(given & set(_BUILTIN_ONLY_KEYS))
         if builtin_only:
@@ -252,6 +273,20 @@ class ModelConfig(_Frozen):
         return self
 
     @property
+    def given(self) -> set[str]:
+        """The keys this entry gives, its variant's (or plug-in's) settings among them."""
+        return (self.model_fields_set - {"own"}) | self.own.model_fields_set
+
+    def settings(self) -> dict[str, Any]:
+        """The variant's (or plug-in's) settings this entry gives, e.g. ``{"weight": 50.0}``."""
+        return self.own.model_dump(include=self.own.model_fields_set)
+
+    @property
+    def trained(self) -> bool:
+        """Whether semcom trains this model: a built-in, or a plug-in with training settings."""
+        return self.source == "builtin" or bool(self.given & set(PLUGIN_TRAINING_KEYS))
+
+    @property
     def name(self) -> str:
         if self.label:
             return self.label
@@ -260,26 +295,39 @@ class ModelConfig(_Frozen):
         return self.factory if self.source == "python" else Path(self.encoder).stem
 
 
-_TRAINING_KEYS = ("variant", "weight", "epochs", "batch_size", "lr", "adversarial")
-_BUILTIN_ONLY_KEYS = ("variant", "adversarial", "bandwidth_ratio")
+_BUILTIN_ONLY_KEYS = ("variant", "adversarial")
 PLUGIN_TRAINING_KEYS = ("weight", "epochs", "batch_size", "lr", "loss", "regularizer", "train_channel",
                         "early_stopping")
 """Keys that make semcom train (or fine-tune) a plug-in model; without any it is used as given."""
 
+PLUGIN_SOURCES = ("python", "exported", "torchscript")
+"""The ``source`` of a plug-in model (its settings: :class:`PluginSettings`)."""
 
-def _check_variant_settings(m: ModelConfig) -> None:
-    """A built-in entry's variant-specific settings: ``bandwidth_ratio`` and ``power`` of DeepJSCC."""
+_MODEL_KEYS_BEFORE = {"weight": None, "power": None, "bandwidth_ratio": None}
+"""The flat variant settings of the schema before each variant owned its settings (:func:`flat_settings`):
+a model entry's dump (a point's journal fingerprint, results.json) shows them, ``None`` when unset."""
+_MODEL_KEYS_AFTER = {"latent_dim": "weight", "adversarial": "power", "train_channel": "bandwidth_ratio"}
+"""Where the flat schema had them (after which key), so a dump's key order stays as it was."""
+
+
+@functools.cache
+def _model_key_order() -> dict[str, int]:
+    """A model entry dump's keys in the flat schema's order (:data:`_MODEL_KEYS_AFTER`) by rank."""
+    names = []
+    for name in ModelConfig.model_fields:
+        names += [name] + ([_MODEL_KEYS_AFTER[name]] if name in _MODEL_KEYS_AFTER else [])
+    return {name: i for i, name in enumerate(names)}
+
+
+def _model_settings(entry: dict[str, Any]) -> tuple[type[BaseModel] | None, str]:
+    """The settings class of a model entry (its variant's, or :class:`PluginSettings`) and what it is
+    called in an error; ``None`` for an unknown variant (left to the ``variant`` field's check)."""
+    if entry.get("source", "builtin") in PLUGIN_SOURCES:
+        return PluginSettings, "a plug-in model's"
     from semcom.models import VARIANTS
 
-    variant = VARIANTS[m.variant]
-    if m.bandwidth_ratio is not None and variant.nets is None:
-        raise ValueError(f"`bandwidth_ratio` applies to variants with their own nets (deepjscc), "
-                         f"not {m.variant!r}")
-    if variant.power is not None and m.power not in (None, variant.power):
-        raise ValueError(f"the {m.variant} variant's normalisation layer is `power: {variant.power}`; "
-                         f"got {m.power!r}")
-
-
+    variant = VARIANTS.get(entry.get("variant", "vae-kld")) if isinstance(entry.get("variant", ""), str) else None
+    return (None, "") if variant is None else (variant.Settings, f"the {variant.name} variant's")
 
 
 class ComponentSettingsError(ValueError):
@@ -290,13 +338,14 @@ class ComponentSettingsError(ValueError):
     the entry (``channels[1].k_factor_db``), not the entry.
     """
 
-    def __init__(self, err: ValidationError | None, model: type[BaseModel] | None = None) -> None:
+    def __init__(self, err: ValidationError | None, model: type[BaseModel] | None = None,
+                 what: str = "this kind's") -> None:
         if err is None:
             return
         first = _first_error(err.errors())
         if first["type"] == "extra_forbidden" and model is not None:  # say which settings this kind takes
             takes = ", ".join(f"`{name}`" for name in model.model_fields if name != "kind") or "none"
-            first = {**first, "type": "unknown_setting", "ctx": {"takes": takes}}
+            first = {**first, "type": "unknown_setting", "ctx": {"takes": takes, "what": what}}
         self.first = first
         super().__init__(str(first["msg"]))
 
@@ -309,14 +358,15 @@ class ComponentSettingsError(ValueError):
         return err
 
 
-def validated_settings(model: type[BaseModel], values: Any) -> BaseModel:
-    """``values`` validated by a component's settings ``model``; :class:`ComponentSettingsError` if bad."""
+def validated_settings(model: type[BaseModel], values: Any, what: str = "this kind's") -> BaseModel:
+    """``values`` validated by a component's settings ``model``; :class:`ComponentSettingsError` if bad
+    (``what``: how its message names the component, e.g. ``"the tcvae variant's"``)."""
     if isinstance(values, model):
         return values
     try:
         return model.model_validate(values)
     except ValidationError as err:
-        raise ComponentSettingsError(err, model) from None
+        raise ComponentSettingsError(err, model, what) from None
 
 
 def flat_settings(own: BaseModel, info: SerializationInfo, before: dict[str, Any]) -> dict[str, Any]:
@@ -359,11 +409,18 @@ def _own_settings(entry: Any, common: set[str], registry: dict[str, Any], defaul
         return entry
     kind = entry.get("kind", default_kind)
     component = registry.get(kind) if isinstance(kind, str) else None
+    return _split_settings(entry, common, None if component is None else component.Settings)
+
+
+def _split_settings(entry: dict[str, Any], common: set[str], settings: type[BaseModel] | None,
+                    what: str = "this kind's") -> dict[str, Any]:
+    """``entry``'s ``common`` keys, and its other keys validated by ``settings`` under ``own``
+    (only the common keys when ``settings`` is None: the entry's own check reports why)."""
     shared = {k: v for k, v in entry.items() if k in common}
-    if component is None:
+    if settings is None:
         return shared
     own = {k: v for k, v in entry.items() if k not in common}
-    return {**shared, "own": validated_settings(component.Settings, own)}
+    return {**shared, "own": validated_settings(settings, own, what)}
 
 
 class ChannelConfig(_Frozen):
@@ -868,7 +925,7 @@ def _describe(err: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "unknown_setting":
-        return f"unknown key; this kind's settings are {ctx['takes']}"
+        return f"unknown key; {ctx['what']} settings are {ctx['takes']}"
     if kind == "missing":
         return "required key is missing"
     bounds = {"greater_than_equal": "≥ {ge}", "greater_than": "> {gt}", "less_than_equal": "≤ {le}",

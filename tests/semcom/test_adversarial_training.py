@@ -11,8 +11,7 @@ import torch
 
 from adversary import pgd
 from semcom.metrics.quality import get_metric
-from semcom.models.training import get_or_train
-from semcom.study.runner import train_config
+from semcom.models.training import TrainConfig, get_or_train
 from semcom.study.scenario import ModelConfig
 from semcom.study.store import ModelStore
 
@@ -38,10 +37,10 @@ def test_algorithm1_from_the_scenario_trains_and_helps_at_eps_train(mnist, tmp_p
     adv_cfg = ModelConfig(**BASE, adversarial={"eps": EPS_TRAIN, "steps": 2})
     assert adv_cfg.adversarial.distance == "ssim" and adv_cfg.adversarial.k == 1  # paper defaults
 
-    cfg = train_config(adv_cfg, seed=0)
+    cfg = TrainConfig.from_entry(adv_cfg, seed=0)
     assert cfg.adversarial.kind == "adversarial" and cfg.adversarial.eps == EPS_TRAIN
-    assert train_config(plain_cfg, seed=0).adversarial is None
-    plain = get_or_train(train_config(plain_cfg, seed=0), images, data_key, store, progress=False)
+    assert TrainConfig.from_entry(plain_cfg, seed=0).adversarial is None
+    plain = get_or_train(TrainConfig.from_entry(plain_cfg, seed=0), images, data_key, store, progress=False)
     adv = get_or_train(cfg, images, data_key, store, progress=False)
     assert adv.key != plain.key, "Algorithm 1 is part of the store key"
 

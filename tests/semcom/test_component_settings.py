@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import pytest
 
-from semcom.models.training_settings import train_channel
+from semcom.models.channel_training import TrainChannel
 from semcom.study.scenario import ChannelConfig, TrainChannelConfig
 from semcom.study.store import config_key
 
@@ -38,7 +38,7 @@ def test_link_part_of_hardened_receiver_keys_is_unchanged(entry, key):
 @pytest.mark.parametrize(("entry", "key", "shown"), TRAIN_KEYS, ids=[e["kind"] for e, *_ in TRAIN_KEYS])
 def test_training_channel_keys_and_results_are_unchanged(entry, key, shown):
     cfg = TrainChannelConfig(**entry)
-    assert config_key(asdict(train_channel(cfg))) == key
+    assert config_key(asdict(TrainChannel.from_entry(cfg))) == key
     assert config_key(cfg.model_dump(mode="json", exclude_none=True)) == shown
 
 
@@ -169,3 +169,88 @@ def test_algorithm1_keys_are_unchanged(entry, key):
     from semcom.study.scenario import AdversarialTrainingConfig
 
     assert config_key(asdict(AdversarialTrainingConfig(**entry).hardening(7))) == key
+
+
+def _variant_doc(tmp_path, entry):
+    import yaml
+
+    path = tmp_path / "v.yaml"
+    doc = {"models": [entry], "adversary": {"eps": [0, 1], "attacks": [{"kind": "gaussian"}]}}
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def _validate(path):
+    from click.testing import CliRunner
+
+    from semcom.cli import main
+
+    result = CliRunner().invoke(main, ["validate", str(path)], catch_exceptions=False)
+    return result.exit_code, result.output.strip()
+
+
+BAD_VALUES = {"weight": (-1, "must be ≥ 0"), "bandwidth_ratio": (2, "must be ≤ 1"),
+              "power": ("loud", "input should be")}
+"""A value out of range per variant setting, and what the error says."""
+
+
+def _variant_names():
+    from semcom.models import VARIANTS
+
+    return sorted(VARIANTS)
+
+
+@pytest.mark.parametrize("variant", _variant_names())
+def test_a_setting_a_variant_does_not_take_is_one_line_naming_it_and_what_it_takes(variant, tmp_path):
+    from semcom.models import VARIANTS
+
+    fields = VARIANTS[variant].Settings.model_fields
+    key = "bandwidth_ratio" if "bandwidth_ratio" not in fields else "weight"
+    code, output = _validate(_variant_doc(tmp_path, {"variant": variant, key: 0.5}))
+    takes = ", ".join(f"`{name}`" for name in fields)
+    assert code == 2 and "\n" not in output, output
+    assert output.endswith(f"models[0].{key}: unknown key; the {variant} variant's settings are {takes}"), output
+
+
+@pytest.mark.parametrize("variant", _variant_names())
+def test_each_variant_setting_is_range_checked_naming_the_key(variant, tmp_path):
+    from semcom.models import VARIANTS
+
+    for key in VARIANTS[variant].Settings.model_fields:
+        value, says = BAD_VALUES[key]
+        code, output = _validate(_variant_doc(tmp_path, {"variant": variant, key: value}))
+        assert code == 2 and "\n" not in output, output
+        assert f"models[0].{key}: {says}" in output, output
+
+
+def test_deepjscc_takes_per_image_power_only(tmp_path):
+    code, output = _validate(_variant_doc(tmp_path, {"variant": "deepjscc", "power": "sigma_z"}))
+    assert code == 2 and "models[0].power: input should be 'per_image'; got 'sigma_z'" in output, output
+    assert _validate(_variant_doc(tmp_path, {"variant": "deepjscc", "power": "per_image"}))[0] == 0
+
+
+def test_model_entry_holds_its_variants_settings_class_with_its_defaults():
+    from semcom.models.variants.mmd import MMDSettings
+    from semcom.study.scenario import ModelConfig, PluginSettings
+
+    m = ModelConfig(variant="vae-mmd", latent_dim=4)
+    assert type(m.own) is MMDSettings and (m.own.weight, m.own.power) == (100.0, "sigma_z")
+    assert m.settings() == {} and m.model_dump()["weight"] is None  # unset: the flat form's None, as before
+    given = ModelConfig(variant="vae-mmd", weight=5)
+    assert given.settings() == {"weight": 5.0} and "weight" in given.given and given.model_dump()["weight"] == 5.0
+    plugin = ModelConfig(source="python", factory="pkg.mod:make", weight=2)
+    assert type(plugin.own) is PluginSettings and plugin.trained and plugin.model_dump()["bandwidth_ratio"] is None
+    assert not ModelConfig(source="python", factory="pkg.mod:make", power="per_image").trained
+
+
+def test_list_shows_each_variants_settings_with_their_defaults():
+    from click.testing import CliRunner
+
+    from semcom.cli import main
+
+    lines = CliRunner().invoke(main, ["list"]).output.splitlines()
+    rows = {line.split()[0]: line for line in lines[1:lines.index("datasets:")]}
+    assert sorted(rows) == _variant_names()
+    assert "weight=100.0" in rows["vae-mmd"] and "weight=6.0" in rows["tcvae"] and "weight=1.0" in rows["vae-kld"]
+    assert "bandwidth_ratio=0.0625" in rows["deepjscc"] and "power='per_image'" in rows["deepjscc"]
+    assert "weight" not in rows["ae"] and "power='sigma_z'" in rows["ae"]

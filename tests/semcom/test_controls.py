@@ -12,8 +12,8 @@ import torch
 from semcom.defenses.controls import comparisons, with_controls
 from semcom.defenses.hardening import harden_receiver
 from semcom.link import build_link
-from semcom.models.training import train_autoencoder
-from semcom.study.runner import _plan, grid, train_config
+from semcom.models.training import TrainConfig, train_autoencoder
+from semcom.study.runner import _plan, grid
 from semcom.study.scenario import parse_scenario
 from semcom.study.store import config_key
 
@@ -130,6 +130,6 @@ def test_control_runs_exactly_the_optimizer_steps_of_its_defence(tiny_vae, mnist
     alg1 = with_controls(_scenario(models=[{"latent_dim": 4, "epochs": 1, "adversarial": {"eps": 1.0, "steps": 2}}]))
     for m in alg1.models:
         counter.n = 0
-        train_autoencoder(train_config(m, 0), images, progress=False)
+        train_autoencoder(TrainConfig.from_entry(m, 0), images, progress=False)
         steps[m.adversarial.kind] = counter.n
     assert steps["finetune"] == steps["adversarial"] == 3 * (1 + 1)  # batches × (regular + k)

@@ -67,15 +67,17 @@ SCENARIO = {
 }
 
 BAD_DATA = [  # (the data entry, the one line `semcom validate` prints after the file name)
-    ({"root": "/data"}, "data.root: unknown key; this kind's settings are `image_size`"),  # no files to read
-    ({"download": True}, "data.download: unknown key; this kind's settings are `image_size`"),
+    # no files to read:
+    ({"root": "/data"}, "data.root: unknown key; the mnist-embedded data set's settings are `image_size`"),
+    ({"download": True}, "data.download: unknown key; the mnist-embedded data set's settings are `image_size`"),
     ({"name": "image-folder"}, "data.root: required key is missing"),
     ({"name": "image-folder", "root": "/faces", "download": True},
-     "data.download: unknown key; this kind's settings are `image_size`, `root`"),
+     "data.download: unknown key; the image-folder data set's settings are `image_size`, `root`"),
     ({"name": "mnist", "image_size": 0}, "data.image_size: must be ≥ 1; got 0"),
     ({"name": "celeba", "colour": "red"},
-     "data.colour: unknown key; this kind's settings are `image_size`, `root`, `download`"),
-    ({"own": {}}, "data.own: unknown key; this kind's settings are `image_size`"),  # not a way round the check
+     "data.colour: unknown key; the celeba data set's settings are `image_size`, `root`, `download`"),
+    # not a way round the check:
+    ({"own": {}}, "data.own: unknown key; the mnist-embedded data set's settings are `image_size`"),
     ({"name": "svhn"}, "data.name: must be one of 'celeba', 'fashion-mnist', 'image-folder', 'mnist', "
                        "'mnist-embedded'; got 'svhn'"),
     ({"test_samples": 0}, "data.test_samples: must be ≥ 1; got 0"),
@@ -108,7 +110,7 @@ def test_data_entry_holds_its_data_sets_class_and_the_runtime_reads_it():
     assert type(DataSpec(name="image-folder", root="f").own) is ImageFolder
     # the dump-only keys of before: every data set accepts them at their defaults (resolved scenarios)
     assert DataConfig(root=None, download=False) == DataConfig()
-    with pytest.raises(ValueError, match="unknown key; mnist-embedded's settings are `image_size`"):
+    with pytest.raises(ValueError, match="unknown key; the mnist-embedded data set's settings are `image_size`"):
         DataSpec(root="/data")  # the Python API says which settings the data set takes too
 
 

@@ -1,9 +1,10 @@
 """Components defined outside the semcom package register the same way and are configurable from YAML.
 
-This module (outside ``semcom``) defines a toy attack, a toy channel and a toy data set, each with a
-setting of its own, registers them with the decorators semcom's own components use, runs a tiny scenario that uses
-both with non-default settings through the real CLI and runner, and checks that the settings reached
-the components and that ``semcom list``, ``semcom validate`` and the scenario reference show them.
+This module (outside ``semcom``) defines a toy attack, a toy channel, a toy model variant and a toy
+data set, each with a setting of its own, registers them with the decorators semcom's own components
+use, runs a tiny scenario that uses all four with non-default settings through the real CLI and runner,
+and checks that the settings reached the components and that ``semcom list``, ``semcom validate`` and
+the scenario reference show them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from semcom.attacks.base import ATTACKS, AttackSettings, Perturbation, register_
 from semcom.cli import main
 from semcom.data import DATASETS, DataSpec, ImageData, register_dataset
 from semcom.data.embedded import EmbeddedMNIST
+from semcom.models.variants import VARIANTS, Variant, VariantSettings, register_variant
 
 BUILT: list[float] = []
 """The ``gain`` of every toy channel built."""
@@ -28,6 +30,8 @@ SHIFTS: list[float] = []
 """The ``shift_fraction`` of every toy attack run."""
 DIMMED: list[tuple[float, str, int]] = []
 """``(brightness, split, images)`` of every toy data set loaded."""
+PULLS: list[float] = []
+"""The ``pull`` of every toy variant's regulariser call."""
 
 
 class ToyGainSettings(EqualizedSettings):
@@ -79,24 +83,43 @@ class ToyDimDigits(EmbeddedMNIST):
         return ImageData(data.images * self.brightness, data.labels, data.name, data.num_classes)
 
 
+class ToyPullSettings(VariantSettings):
+    """Settings of the toy variant."""
+
+    pull: float = Field(0.5, gt=0, le=1)
+    """Weight of the toy variant's pull of the latents towards 0."""
+
+
+class ToyPullVariant(Variant):
+    """Toy variant: a deterministic autoencoder whose regulariser is ``pull · mean(z²)``."""
+
+    Settings = ToyPullSettings
+
+    def regularizer(self, inp, settings: ToyPullSettings) -> torch.Tensor:
+        PULLS.append(settings.pull)
+        return settings.pull * inp.z.pow(2).mean()
+
+
 @pytest.fixture
 def toys():
     """Register the toys for one test (the registries are global: other tests must not see them)."""
     register_channel("toy-gain")(ToyGainChannel)
     register_attack("toy-shift")(ToyShiftAttack)
     register_dataset("toy-dim")(ToyDimDigits)
+    register_variant("toy-pull", stochastic=False, description="toy: latents pulled towards 0")(ToyPullVariant)
     BUILT.clear()
     SHIFTS.clear()
     DIMMED.clear()
+    PULLS.clear()
     yield
-    del CHANNELS["toy-gain"], ATTACKS["toy-shift"], DATASETS["toy-dim"]
+    del CHANNELS["toy-gain"], ATTACKS["toy-shift"], DATASETS["toy-dim"], VARIANTS["toy-pull"]
 
 
 SCENARIO = {
     "name": "toys",
     "seed": 1,
     "data": {"train_samples": 200, "test_samples": 12},
-    "models": [{"variant": "ae", "latent_dim": 4, "epochs": 1}],
+    "models": [{"variant": "toy-pull", "latent_dim": 4, "epochs": 1, "pull": 0.25}],
     "channels": [{"kind": "toy-gain", "snr_db": [20], "gain": 2.5}],
     "adversary": {"eps": [0, 1.0], "attacks": [{"kind": "toy-shift", "shift_fraction": 0.25}]},
     "metrics": ["mse"],
@@ -129,6 +152,8 @@ def test_outside_components_run_from_yaml_with_their_settings(toys, tmp_path):
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["scenario"]["data"] == {"name": "toy-dim", "root": None, "download": False,
                                            "train_samples": 200, "test_samples": 12, "brightness": 0.5}
+    assert PULLS and set(PULLS) == {0.25}  # the model was trained with the YAML's pull
+    assert results["scenario"]["models"][0]["pull"] == 0.25
     points = results["points"]
     assert {p["attack"] for p in points} == {"toy-shift-untargeted"}
     assert {p["channel"] for p in points} == {"toy-gain"}
@@ -150,6 +175,13 @@ def test_outside_components_validate_and_refuse_bad_settings(toys, tmp_path):
     bad = {**SCENARIO, "data": {**TOY_DATA, "brightness": 2}}
     code, output = _invoke("validate", str(_write(tmp_path, bad)))
     assert code == 2 and len(output.strip().splitlines()) == 1 and "data.brightness: must be ≤ 1" in output, output
+    bad = {**SCENARIO, "models": [{"variant": "toy-pull", "pull": 2}]}
+    code, output = _invoke("validate", str(_write(tmp_path, bad)))
+    assert code == 2 and len(output.strip().splitlines()) == 1 and "models[0].pull: must be ≤ 1" in output, output
+    bad = {**SCENARIO, "models": [{"variant": "toy-pull", "weight": 2}]}
+    code, output = _invoke("validate", str(_write(tmp_path, bad)))
+    assert code == 2 and "models[0].weight: unknown key; the toy-pull variant's settings are `power`, `pull`" \
+        in output, output
 
 
 def test_outside_components_are_listed_and_documented_with_their_settings(toys):
@@ -166,6 +198,10 @@ def test_outside_components_are_listed_and_documented_with_their_settings(toys):
     assert "brightness=1.0" in data and "image_size=None" in data and "dimmed" in data
     text = render_scenario_reference()
     assert "## data (name: toy-dim)" in text and "Factor the grey levels are multiplied by." in text
+    (variant,) = [line for line in lines if line.split()[:1] == ["toy-pull"]]
+    assert "pull=0.5" in variant and "pulled towards 0" in variant
+    text = render_scenario_reference()
+    assert "## models[] (variant: toy-pull)" in text and "pull of the latents towards 0." in text
     assert "## channels[] (kind: toy-gain)" in text and "Amplitude gain of the toy channel." in text
     assert "## adversary.attacks[] (kind: toy-shift)" in text and "| `shift_fraction` |" in text
 
@@ -209,7 +245,8 @@ def test_installed_packages_register_components_by_entry_point(tmp_path, monkeyp
                         lambda **kw: [point] if kw.get("group") == COMPONENTS_GROUP else real(**kw))
     load_components.cache_clear()  # loaded once per process: look again with the package installed
     try:
-        doc = {**SCENARIO, "channels": [{"kind": "toy-entry-point", "snr_db": [20], "loudness": 3.0}],
+        doc = {**SCENARIO, "models": [{"variant": "ae"}],
+               "channels": [{"kind": "toy-entry-point", "snr_db": [20], "loudness": 3.0}],
                "adversary": {"eps": [0, 1.0], "attacks": [{"kind": "gaussian"}]}}
         code, output = _invoke("validate", str(_write(tmp_path, doc)))
         assert code == 0, output
@@ -219,3 +256,15 @@ def test_installed_packages_register_components_by_entry_point(tmp_path, monkeyp
         load_components.cache_clear()
         CHANNELS.pop("toy-entry-point", None)
         sys.modules.pop("toy_semcom_package", None)
+
+
+def test_outside_variant_settings_reach_the_train_config_and_its_store_key(toys):
+    from semcom.models.training import TrainConfig, new_autoencoder, train_spec
+    from semcom.study.scenario import ModelConfig
+    from semcom.study.store import config_key
+
+    cfg = TrainConfig.from_entry(ModelConfig(variant="toy-pull", latent_dim=4, pull=0.25), 0)
+    assert cfg.settings == (("pull", 0.25),) and new_autoencoder(cfg, (1, 28, 28)).settings.pull == 0.25
+    default = TrainConfig.from_entry(ModelConfig(variant="toy-pull", latent_dim=4), 0)
+    assert default.settings == () and "settings" not in train_spec(default)  # unset: keys as before
+    assert config_key(train_spec(cfg)) != config_key(train_spec(default))

@@ -41,7 +41,7 @@ def test_fashion_uses_its_data_and_latent_size():
 def test_table_3_betas():
     sc = _load("paper_tcvae_beta")
     assert {m.variant for m in sc.models} == {"tcvae"}
-    assert sorted(m.weight for m in sc.models) == [1, 5, 10, 30, 50]
+    assert sorted(m.own.weight for m in sc.models) == [1, 5, 10, 30, 50]
     assert len(_black_pgd(sc)) == 1 and {"ssim", "lpips", "psnr"} <= set(sc.metrics)
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import torch
 
 from semcom.models.training import EarlyStopping, TrainConfig, train_autoencoder, train_spec
-from semcom.study.runner import train_config
 from semcom.study.scenario import ModelConfig
 from semcom.study.store import config_key
 
 
 def test_a_model_entry_without_the_new_settings_keeps_its_store_key():
     """The key main computed before training through the channel existed (hard-coded oracle)."""
-    cfg = train_config(ModelConfig(variant="vae-kld", latent_dim=10, epochs=20), 0)
+    cfg = TrainConfig.from_entry(ModelConfig(variant="vae-kld", latent_dim=10, epochs=20), 0)
     spec = {"kind": "autoencoder", "train": train_spec(cfg),
             "data": {"name": "mnist-embedded", "seed": 0, "train_size": None}}
     assert config_key(spec) == "770053e514420c0a"
-    through = train_config(ModelConfig(variant="vae-kld", latent_dim=10, epochs=20,
+    through = TrainConfig.from_entry(ModelConfig(variant="vae-kld", latent_dim=10, epochs=20,
                                        train_channel={"kind": "awgn", "snr_db": 10}), 0)
     assert config_key({**spec, "train": train_spec(through)}) != "770053e514420c0a"
 

@@ -2,8 +2,8 @@
 
 Adam, batch 64, learning rate 1e-3 (paper §3.1.2). Shuffling and the
 reparameterisation noise come from a seeded generator; weight init is seeded
-through ``torch.manual_seed`` here, the one place that touches torch's global
-generator, so the same config and seed give the same weights.
+through ``torch.manual_seed`` inside ``torch.random.fork_rng``, so the same config
+and seed give the same weights and the caller's global generator is left as it was.
 """
 
 from __future__ import annotations
@@ -122,9 +122,10 @@ def train_autoencoder(
     Returns the model in eval mode, on ``device``; its per-epoch losses are in
     ``model.train_history``.
     """
-    torch.manual_seed(cfg.seed)
-    model = new_autoencoder(cfg, tuple(images.shape[1:]))
-    model.train_history = fit(model, cfg, images, device=device, progress=progress, after_step=after_step)
+    with torch.random.fork_rng(devices=[]):  # the caller's global generator is left as it was
+        torch.manual_seed(cfg.seed)
+        model = new_autoencoder(cfg, tuple(images.shape[1:]))
+        model.train_history = fit(model, cfg, images, device=device, progress=progress, after_step=after_step)
     return model
 
 

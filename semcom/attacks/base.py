@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from semcom.registry import check_registration
+
 if TYPE_CHECKING:
     import torch
 
@@ -148,15 +150,9 @@ def register_attack(kind: str):
     Registering another class under a taken kind is an error; re-registering the same class
     (a module imported twice) is not.
     """
-    if not isinstance(kind, str) or not kind or kind != kind.strip():
-        raise ValueError(f"an attack kind must be a non-empty name without surrounding spaces; got {kind!r}")
 
     def decorate(cls: A) -> A:
-        if not (isinstance(cls, type) and issubclass(cls, AttackSettings)):
-            raise TypeError(f"register_attack({kind!r}) must decorate an AttackSettings subclass; got {cls!r}")
-        taken = ATTACKS.get(kind)
-        if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(f"attack kind {kind!r} is already registered to {taken.__module__}.{taken.__qualname__}")
+        check_registration(ATTACKS, kind, cls, base=AttackSettings, what="attack kind", decorator="register_attack")
         ATTACKS[kind] = cls
         return cls
 

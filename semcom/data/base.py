@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from semcom.registry import check_registration
+
 __all__ = [
     "DATASETS",
     "MAX_SAMPLES",
@@ -93,15 +95,9 @@ def register_dataset(name: str) -> Callable[[D], D]:
     Registering another class under a taken name is an error; re-registering the same class
     (a module imported twice) is not.
     """
-    if not isinstance(name, str) or not name or name != name.strip():
-        raise ValueError(f"a data set name must be a non-empty name without surrounding spaces; got {name!r}")
 
     def decorate(cls: D) -> D:
-        if not (isinstance(cls, type) and issubclass(cls, DataSet)):
-            raise TypeError(f"register_dataset({name!r}) must decorate a DataSet subclass; got {cls!r}")
-        taken = DATASETS.get(name)
-        if taken is not None and (taken.__module__, taken.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise ValueError(f"data set {name!r} is already registered to {taken.__module__}.{taken.__qualname__}")
+        check_registration(DATASETS, name, cls, base=DataSet, what="data set", decorator="register_dataset")
         cls.name = name
         DATASETS[name] = cls
         return cls

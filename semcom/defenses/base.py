@@ -15,6 +15,8 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from semcom.registry import check_registration
+
 __all__ = ["DEFENSES", "Defense", "DefenseSettings", "NoSettings", "register_defense", "sse"]
 
 Deliver = Callable[[torch.Tensor], torch.Tensor]
@@ -35,9 +37,11 @@ class NoSettings(DefenseSettings):
 
 
 def register_defense(kind: str):
-    """Class decorator: register a :class:`Defense` subclass under ``kind``."""
+    """Class decorator: register a :class:`Defense` subclass under ``kind`` (checked as every registry
+    checks: :func:`semcom.registry.check_registration`)."""
 
     def decorate(cls: type[Defense]) -> type[Defense]:
+        check_registration(DEFENSES, kind, cls, base=Defense, what="defence", decorator="register_defense")
         cls.kind = kind
         DEFENSES[kind] = cls
         return cls

@@ -11,6 +11,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import nn
 
+from semcom.registry import check_registration
+
 __all__ = ["RegularizerInputs", "Variant", "VariantSettings", "VARIANTS", "register_variant"]
 
 
@@ -77,8 +79,9 @@ def register_variant(name: str, *, stochastic: bool, description: str) -> Callab
     """Class decorator adding a :class:`Variant` subclass as variant ``name`` (several names may share a class)."""
 
     def decorate(cls: type[Variant]) -> type[Variant]:
-        if not (isinstance(cls, type) and issubclass(cls, Variant) and issubclass(cls.Settings, VariantSettings)):
-            raise TypeError(f"variant {name!r}: a Variant subclass whose Settings subclass VariantSettings")
+        check_registration(VARIANTS, name, cls, base=Variant, what="variant", decorator="register_variant")
+        if not issubclass(cls.Settings, VariantSettings):
+            raise TypeError(f"variant {name!r}: its Settings must subclass VariantSettings; got {cls.Settings!r}")
         VARIANTS[name] = cls(name, stochastic=stochastic, description=description)
         return cls
 

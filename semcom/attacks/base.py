@@ -26,7 +26,7 @@ __all__ = ["ATTACKS", "ATTACK_LIMITS", "CLASS_TARGET", "AttackSettings", "Distan
            "TargetName", "attack_kinds", "get_attack", "make_attack", "pgd_distances", "register_attack"]
 
 ATTACK_LIMITS = {"steps": 1_000, "epochs": 1_000, "eot": 64}
-"""Upper bounds of the attacks' work settings (part of :data:`semcom.study.scenario.LIMITS`)."""
+"""Upper bounds of the attacks' work settings (part of :data:`semcom.study.entry_settings.LIMITS`)."""
 
 CLASS_TARGET = "class:"
 """Prefix of the targets ``class:<k>`` (a reconstruction of class ``k``)."""

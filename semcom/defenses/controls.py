@@ -75,7 +75,7 @@ def _defense_controls(defenses: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _model_name(m: dict[str, Any]) -> str:
-    """A model entry's report name, as :attr:`semcom.study.scenario.ModelConfig.name` gives it."""
+    """A model entry's report name, as :attr:`semcom.study.model_entry.ModelConfig.name` gives it."""
     if m.get("label"):
         return m["label"]
     source = m.get("source", "builtin")

@@ -47,7 +47,7 @@ class TrainChannel:
     @classmethod
     def from_entry(cls, cfg: Any) -> TrainChannel:
         """The training channel of a model entry's ``train_channel`` (a
-        :class:`semcom.study.scenario.TrainChannelConfig`): the settings it gives, sorted by name."""
+        :class:`semcom.study.link_entries.TrainChannelConfig`): the settings it gives, sorted by name."""
         snr_range = None if cfg.snr_range is None else (float(cfg.snr_range[0]), float(cfg.snr_range[1]))
         return cls(cfg.kind, cfg.snr_db, snr_range, tuple(sorted(cfg.settings().items())))
 

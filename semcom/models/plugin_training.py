@@ -2,7 +2,7 @@
 
 A ``python`` factory may return untrained modules; an ``exported`` or
 ``torchscript`` pair is fine-tuned from its weights. When a scenario's model
-entry gives training settings (:data:`semcom.study.scenario.PLUGIN_TRAINING_KEYS`:
+entry gives training settings (:data:`semcom.study.model_entry.PLUGIN_TRAINING_KEYS`:
 ``epochs``, ``lr``, ``batch_size``, ``loss``, ``regularizer`` and ``weight``,
 ``train_channel``, ``early_stopping``), semcom trains encoder and decoder
 together with :func:`semcom.models.training.fit`, the built-in models' loop (Adam,

@@ -334,7 +334,7 @@ def load_plugin(cfg, index: int, images: torch.Tensor, data_key: dict[str, Any],
                 seed: int = 0, device: str = "cpu", store=None, progress: bool | None = None) -> TrainedModel:
     """Load scenario entry ``models[index]`` (a plug-in ``ModelConfig``) and check it on ``images``.
 
-    With training settings (:data:`semcom.study.scenario.PLUGIN_TRAINING_KEYS`) semcom then trains
+    With training settings (:data:`semcom.study.model_entry.PLUGIN_TRAINING_KEYS`) semcom then trains
     or fine-tunes its modules, or loads them from ``store`` (:mod:`semcom.models.plugin_training`).
     Raises :class:`PluginError`, starting with the key path, for every
     problem a user can fix.

@@ -57,7 +57,7 @@ class TrainConfig:
 
     @classmethod
     def from_entry(cls, m: Any, seed: int, **fixed: Any) -> TrainConfig:
-        """The config of scenario model entry ``m`` (a :class:`semcom.study.scenario.ModelConfig`) at ``seed``.
+        """The config of scenario model entry ``m`` (a :class:`semcom.study.model_entry.ModelConfig`) at ``seed``.
 
         Each field is read by name: the entry's key of that name (``variant``, ``latent_dim``,
         ``epochs``, …), else its variant's (or plug-in's) setting of that name (``weight``, ``power``,

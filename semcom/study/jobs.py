@@ -84,7 +84,7 @@ class HardenJob:
 
     model: str
     cfg: HardeningConfig
-    channel: Any  # semcom.study.scenario.ChannelConfig
+    channel: Any  # semcom.study.link_entries.ChannelConfig
     snr_db: float | None
 
     @property
@@ -111,9 +111,9 @@ class PointJob:
 
     point: GridPoint
     receiver: str
-    channel: Any  # semcom.study.scenario.ChannelConfig
+    channel: Any  # semcom.study.link_entries.ChannelConfig
     attack: AttackSettings
-    adversary: Any  # semcom.study.scenario.AdversaryConfig: the budgets, their axis and norm, the placement
+    adversary: Any  # semcom.study.adversary_entry.AdversaryConfig: the budgets, their axis and norm, the placement
     metrics: tuple[str, ...]
     batch_size: int
     seed: int

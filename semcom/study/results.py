@@ -171,7 +171,7 @@ def scenario_attacks(scenario: Mapping[str, Any]) -> list[Component]:
     """The scenario's attacks, named as the runner names them (the schema's ``name``)."""
     from pydantic import TypeAdapter
 
-    from semcom.study.scenario import Attack
+    from semcom.study.adversary_entry import Attack
 
     entries = scenario["adversary"]["attacks"]
     adapter = TypeAdapter(Attack)

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 
 from semcom.models.channel_training import TrainChannel
-from semcom.study.scenario import ChannelConfig, TrainChannelConfig
+from semcom.study.link_entries import ChannelConfig, TrainChannelConfig
 from semcom.study.store import config_key
 
 LINK_KEYS = [  # config_key of {channel entry's dump, snr_db: 1.0}, computed with main at 9485564
@@ -105,7 +105,7 @@ def test_bad_defence_entries_name_the_key(entry, expected):
 
 def test_algorithm1_kinds_come_from_the_defences_usable_in_training():
     from semcom.defenses import defense_kinds
-    from semcom.study.scenario import AdversarialTrainingConfig
+    from semcom.study.model_entry import AdversarialTrainingConfig
 
     usable = sorted(k for k, d in defense_kinds().items() if d.in_training)
     assert usable == ["adversarial", "adversarial-multi-eps", "finetune", "noise"]  # the schema's list before
@@ -166,7 +166,7 @@ def test_hardened_receiver_keys_are_unchanged(entry, key):
 
 @pytest.mark.parametrize(("entry", "key"), ALGORITHM1_KEYS, ids=[e["kind"] for e, _ in ALGORITHM1_KEYS])
 def test_algorithm1_keys_are_unchanged(entry, key):
-    from semcom.study.scenario import AdversarialTrainingConfig
+    from semcom.study.model_entry import AdversarialTrainingConfig
 
     assert config_key(asdict(AdversarialTrainingConfig(**entry).hardening(7))) == key
 
@@ -231,7 +231,7 @@ def test_deepjscc_takes_per_image_power_only(tmp_path):
 
 def test_model_entry_holds_its_variants_settings_class_with_its_defaults():
     from semcom.models.variants.mmd import MMDSettings
-    from semcom.study.scenario import ModelConfig, PluginSettings
+    from semcom.study.model_entry import ModelConfig, PluginSettings
 
     m = ModelConfig(variant="vae-mmd", latent_dim=4)
     assert type(m.own) is MMDSettings and (m.own.weight, m.own.power) == (100.0, "sigma_z")

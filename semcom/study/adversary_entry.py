@@ -6,13 +6,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BeforeValidator,
-    Field,
-    SerializeAsAny,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
 
 from semcom.attacks.base import AttackSettings
 from semcom.study.break_power_config import PSR_DB_RANGE

@@ -13,21 +13,23 @@ class's first error so the scenario's message names the key below the entry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationError,
+    model_serializer,
 )
 
 from semcom.attacks.base import ATTACK_LIMITS
 from semcom.data import MAX_SAMPLES
 
-__all__ = ["LIMITS", "ComponentSettingsError", "Frozen", "first_error", "flat_settings", "one_of", "own_settings",
-           "registered", "short", "split_settings", "validated_settings"]
+__all__ = ["LIMITS", "ComponentSettingsError", "FlatEntry", "Frozen", "first_error", "flat_settings", "one_of",
+           "own_settings", "registered", "short", "split_settings", "validated_settings"]
 
 LIMITS = {"samples": MAX_SAMPLES, "eps_points": 200, **ATTACK_LIMITS, "decoder_passes": 10**10}
 """Upper bounds that keep a scenario from exhausting a workstation (``decoder_passes``: the
@@ -155,3 +157,22 @@ def split_settings(entry: dict[str, Any], common: set[str], settings: type[BaseM
         return shared
     own = {k: v for k, v in entry.items() if k not in common}
     return {**shared, "own": validated_settings(settings, own, what)}
+
+
+class FlatEntry(Frozen):
+    """An entry whose component's settings sit under ``own``, dumped as flat keys beside the entry's
+    own keys (:func:`flat_settings`, with the subclass's :attr:`KEYS_BEFORE`), in the order
+    :meth:`dump_order` gives; a subclass declares ``own`` with its settings' base class."""
+
+    KEYS_BEFORE: ClassVar[dict[str, Any]] = {}
+    """The flat settings the schema had for this entry before each component owned its settings."""
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("own", None)
+        return self.dump_order({**data, **flat_settings(self.own, info, self.KEYS_BEFORE)})
+
+    def dump_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The dump's keys in the order they have always had (default: the entry's, then its settings)."""
+        return data

@@ -10,16 +10,13 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     Field,
-    SerializationInfo,
     SerializeAsAny,
-    SerializerFunctionWrapHandler,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
 from channels import ChannelSettings
-from semcom.study.entry_settings import LIMITS, Frozen, flat_settings, own_settings, registered
+from semcom.study.entry_settings import LIMITS, FlatEntry, own_settings, registered
 
 __all__ = ["ChannelConfig", "DefenseConfig", "TrainChannelConfig"]
 
@@ -36,13 +33,15 @@ _CHANNEL_KEYS_BEFORE = {"equalizer": "lmmse", **dict.fromkeys((
 settings (:func:`flat_settings`): a link's store key is the channel entry's dump."""
 
 
-class ChannelConfig(Frozen):
+class ChannelConfig(FlatEntry):
     """A link: channel kind, SNRs [dB] (none for the ideal link), and the channel's own settings.
 
     The remaining keys are the settings of the channel kind (its ``Settings``
     class in :mod:`channels`, listed below per kind); unset, the channel's
     default is used.
     """
+
+    KEYS_BEFORE = _CHANNEL_KEYS_BEFORE
 
     kind: Annotated[str, registered(_channels)] = "ideal"
     """Channel model (``semcom list`` shows them)."""
@@ -59,12 +58,6 @@ class ChannelConfig(Frozen):
         from channels import CHANNELS
 
         return own_settings(entry, set(cls.model_fields) - {"own"}, CHANNELS, "ideal")
-
-    @model_serializer(mode="wrap")
-    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
-        data = handler(self)
-        data.pop("own", None)
-        return {**data, **flat_settings(self.own, info, _CHANNEL_KEYS_BEFORE)}
 
     @field_validator("snr_db")
     @classmethod
@@ -147,7 +140,7 @@ def _receivers() -> dict[str, Any]:
     return {"none": SimpleNamespace(Settings=NoSettings, needs_eps=False), **defense_kinds()}
 
 
-class DefenseConfig(Frozen):
+class DefenseConfig(FlatEntry):
     """A receiver: as trained (``none``) or hardened by fine-tuning (a defence of :mod:`semcom.defenses`).
 
     ``eps`` is ``ε_train`` (``ε_max`` for ``adversarial-multi-eps`` and
@@ -155,6 +148,8 @@ class DefenseConfig(Frozen):
     after ``distance`` are the settings of the kind (its ``Settings`` class,
     listed below per kind; docs/design.md §7, "Defences").
     """
+
+    KEYS_BEFORE = _DEFENSE_KEYS_BEFORE
 
     kind: Annotated[str, registered(_receivers)]
     """``none``: the receiver as trained; else a defence (``semcom list`` shows them): ``finetune``:
@@ -190,12 +185,10 @@ class DefenseConfig(Frozen):
     def _kind_settings(cls, entry: Any) -> Any:
         return own_settings(entry, set(cls.model_fields) - {"own"}, _receivers(), None)
 
-    @model_serializer(mode="wrap")
-    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
-        data = handler(self)
-        data.pop("own", None)
+    def dump_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``certify_draws``, added after the defences owned their settings, comes last."""
         certify = {"certify_draws": data.pop("certify_draws")} if "certify_draws" in data else {}
-        return {**data, **flat_settings(self.own, info, _DEFENSE_KEYS_BEFORE), **certify}
+        return {**data, **certify}
 
     @model_validator(mode="after")
     def _eps_fits_kind(self) -> DefenseConfig:

@@ -11,15 +11,12 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     Field,
-    SerializationInfo,
     SerializeAsAny,
-    SerializerFunctionWrapHandler,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
-from semcom.study.entry_settings import LIMITS, Frozen, flat_settings, registered, split_settings
+from semcom.study.entry_settings import LIMITS, FlatEntry, Frozen, registered, split_settings
 from semcom.study.link_entries import TrainChannelConfig
 
 __all__ = ["PLUGIN_SOURCES", "PLUGIN_TRAINING_KEYS", "AdversarialTrainingConfig", "EarlyStoppingConfig",
@@ -102,7 +99,11 @@ class PluginSettings(Frozen):
     shown in the report."""
 
 
-class ModelConfig(Frozen):
+_MODEL_KEYS_BEFORE = {"weight": None, "power": None, "bandwidth_ratio": None}
+"""The flat variant settings of the schema before each variant owned its settings (:func:`flat_settings`):
+a model entry's dump (a point's journal fingerprint, results.json) shows them, ``None`` when unset."""
+
+class ModelConfig(FlatEntry):
     """One autoencoder to attack: a built-in variant, or a plug-in model of yours.
 
     Built-in models (``source: builtin``) are trained by semcom, or loaded from
@@ -117,6 +118,8 @@ class ModelConfig(Frozen):
     variant (its ``Settings`` class in :mod:`semcom.models.variants`, listed below per
     variant), or a plug-in's (``weight``, ``power``).
     """
+
+    KEYS_BEFORE = _MODEL_KEYS_BEFORE
 
     label: str | None = None
     """Name in reports (default: the variant, the factory or the encoder file's stem)."""
@@ -177,12 +180,9 @@ class ModelConfig(Frozen):
         settings, what = _model_settings(entry)
         return split_settings(entry, set(cls.model_fields) - {"own"}, settings, what)
 
-    @model_serializer(mode="wrap")
-    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
-        data = handler(self)
-        data.pop("own", None)
-        data.update(flat_settings(self.own, info, _MODEL_KEYS_BEFORE))
-        order = _model_key_order()  # each flat key where the one flat schema had it; new settings last
+    def dump_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Each flat key where the one flat schema had it (:data:`_MODEL_KEYS_AFTER`); new settings last."""
+        order = _model_key_order()
         return dict(sorted(data.items(), key=lambda item: order.get(item[0], len(order))))
 
     @field_validator("factory")
@@ -253,9 +253,6 @@ PLUGIN_TRAINING_KEYS = ("weight", "epochs", "batch_size", "lr", "loss", "regular
 PLUGIN_SOURCES = ("python", "exported", "torchscript")
 """The ``source`` of a plug-in model (its settings: :class:`PluginSettings`)."""
 
-_MODEL_KEYS_BEFORE = {"weight": None, "power": None, "bandwidth_ratio": None}
-"""The flat variant settings of the schema before each variant owned its settings (:func:`flat_settings`):
-a model entry's dump (a point's journal fingerprint, results.json) shows them, ``None`` when unset."""
 _MODEL_KEYS_AFTER = {"latent_dim": "weight", "adversarial": "power", "train_channel": "bandwidth_ratio"}
 """Where the flat schema had them (after which key), so a dump's key order stays as it was."""
 

@@ -14,11 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, ValidationError, model_validator
 
 from semcom.data import DataConfig  # the data entry: the named data set's settings (§8)
 from semcom.study.adversary_entry import AdversaryConfig

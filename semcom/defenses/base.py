@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from torch import nn
 
-from semcom.registry import check_registration
+from semcom.registry import SETTINGS_CONFIG, check_registration
 
 __all__ = ["DEFENSES", "Defense", "DefenseSettings", "NoSettings", "register_defense", "sse"]
 
@@ -29,7 +29,7 @@ class DefenseSettings(BaseModel):
     """A defence's own settings (beyond the common ``eps``, ``steps``, ``k``, …): subclasses declare
     each field with its type, range and a docstring under it (its description)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+    model_config = SETTINGS_CONFIG
 
 
 class NoSettings(DefenseSettings):

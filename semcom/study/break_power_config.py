@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from semcom.registry import SETTINGS_CONFIG
 
 __all__ = ["DEFAULT_THRESHOLDS", "PSR_DB_RANGE", "BreakPowerConfig", "bisection_rounds", "check_defenses",
            "check_thresholds", "covers", "receiver_selected",
@@ -37,7 +39,7 @@ class BreakPowerConfig(BaseModel):
     images has no per-image budget).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+    model_config = SETTINGS_CONFIG
 
     enabled: bool = True
     """Compute break power for every grid point (``results.json`` key ``break_power``)."""

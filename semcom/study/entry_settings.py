@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     SerializationInfo,
     SerializerFunctionWrapHandler,
     ValidationError,
@@ -27,8 +26,9 @@ from pydantic import (
 
 from semcom.attacks.base import ATTACK_LIMITS
 from semcom.data import MAX_SAMPLES
+from semcom.registry import SETTINGS_CONFIG, one_of
 
-__all__ = ["LIMITS", "ComponentSettingsError", "FlatEntry", "Frozen", "first_error", "flat_settings", "one_of",
+__all__ = ["LIMITS", "ComponentSettingsError", "FlatEntry", "Frozen", "first_error", "flat_settings",
            "own_settings", "registered", "short", "split_settings", "validated_settings"]
 
 LIMITS = {"samples": MAX_SAMPLES, "eps_points": 200, **ATTACK_LIMITS, "decoder_passes": 10**10}
@@ -36,20 +36,13 @@ LIMITS = {"samples": MAX_SAMPLES, "eps_points": 200, **ATTACK_LIMITS, "decoder_p
 whole study's work, see :meth:`Scenario.decoder_passes`)."""
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+    model_config = SETTINGS_CONFIG
 
 
 def registered(registry: Callable[[], dict[str, Any]]) -> AfterValidator:
     """A field check: the value is a key of ``registry()``, read when validating (so components
     registered after this module was imported count)."""
     return AfterValidator(lambda v: one_of(v, registry()))
-
-
-def one_of(value: str, registry: dict) -> str:
-    if value not in registry:
-        valid = ", ".join(repr(k) for k in sorted(registry))
-        raise ValueError(f"must be one of {valid}; got {value!r}")
-    return value
 
 
 def short(value: Any) -> str:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 from torch import nn
 
-from semcom.registry import check_registration
+from semcom.registry import SETTINGS_CONFIG, check_registration
 
 __all__ = ["RegularizerInputs", "Variant", "VariantSettings", "VARIANTS", "register_variant"]
 
@@ -34,7 +34,7 @@ class RegularizerInputs:
 class VariantSettings(BaseModel):
     """The settings every built-in variant takes; a variant's ``Settings`` subclasses this."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+    model_config = SETTINGS_CONFIG
 
     power: Literal["sigma_z", "per_image"] = "sigma_z"
     """The transmitter's power normalisation (docs/design.md §7): ``sigma_z``, the fixed ``√2·σ_z`` of the

@@ -122,7 +122,7 @@ def bisect_break_power(engagement: Engagement, images: torch.Tensor, spec: Break
     device, autocast = e.device, e.autocast()
     n = images.shape[0] if spec.samples is None else min(spec.samples, images.shape[0])
     images = images[:n]
-    threat = e.threat()
+    threat = e.threat
     found_db, found_eps, clean_broken, runs = [], [], [], 0
     for chunk_index, x in enumerate(images.split(batch_size)):
         start = chunk_index * batch_size

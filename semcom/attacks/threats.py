@@ -32,6 +32,7 @@ from the attack's generator; the sweep evaluates over other, fresh draws.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -244,7 +245,9 @@ class Engagement:
         """The context of the passes through the link at :attr:`precision`."""
         return speed.autocast(self.device, self.precision)
 
+    @functools.cached_property
     def threat(self) -> Threat:
-        """The :class:`Threat` on the link's inference copy (:func:`semcom.speed.inference_copy`)."""
+        """The :class:`Threat` on the link's inference copy (:func:`semcom.speed.inference_copy`): made
+        once, so a grid point's sweep and bisection share the copy and a ``class:<k>`` prototype."""
         return Threat(self.attack, speed.inference_copy(self.link), norm=self.norm, placement=self.placement,
                       budget_axis=self.budget_axis, train=self.train)

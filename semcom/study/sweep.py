@@ -130,7 +130,7 @@ def sweep_attack(
     abs_delta_sum = [torch.zeros(()) for _ in budgets]  # each becomes [k]
     clean_z: list[torch.Tensor] = []
     adv_z: list[torch.Tensor] = []  # z + δ at the last budget
-    threat = e.threat()
+    threat = e.threat
     link = threat.link
     uses, power_sum = 0.0, 0.0
     for chunk_index, x in enumerate(images.split(batch_size)):
